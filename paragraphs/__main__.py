@@ -1,0 +1,3 @@
+from paragraphs.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The corpus: paragraph sources, the paragraph store, /fetch and /paragraphs."""

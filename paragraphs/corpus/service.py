@@ -1,0 +1,137 @@
+"""The paragraph store. Functions take the session first and flush; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paragraphs import errors, http, text
+from paragraphs.corpus.sources.base import ParagraphSource
+from paragraphs.db.models import CorpusState, Paragraph, Source, utcnow
+from paragraphs.dictionary import counts as word_counts
+from paragraphs.search.engines import index_for
+from paragraphs.search.index import Document
+
+
+class ParagraphNotFound(errors.NotFound):
+    def __init__(self, paragraph_id: int) -> None:
+        super().__init__(f"paragraph {paragraph_id} does not exist")
+
+
+class InvalidCursor(errors.AppError):
+    status_code = 422
+
+
+class NoWords(errors.AppError):
+    status_code = 422
+
+
+def encode_cursor(paragraph_id: int) -> str:
+    return base64.urlsafe_b64encode(f"p{paragraph_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if raw.startswith("p") and raw[1:].isdigit():
+            return int(raw[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidCursor("cursor is not one this service handed out; start again without it")
+
+
+def _words(content: str) -> list[str]:
+    words = text.words(content)
+    if not words:
+        raise NoWords("content must contain at least one word")
+    return words
+
+
+async def _bump_version(session: AsyncSession) -> None:
+    """Every write moves the corpus version on, so no cached result outlives it."""
+    await session.execute(update(CorpusState).where(CorpusState.id == 1).values(version=CorpusState.version + 1))
+
+
+async def corpus_version(session: AsyncSession) -> int:
+    return int(await session.scalar(select(CorpusState.version).where(CorpusState.id == 1)) or 0)
+
+
+async def fetch_text(source: ParagraphSource) -> str:
+    """A paragraph from the configured source, upstream failures translated for the API."""
+    try:
+        return await source.fetch_paragraph()
+    except http.UpstreamTimedOut as exc:
+        raise errors.UpstreamTimeout(f"{exc.upstream} did not answer in time: {exc.reason}") from exc
+    except http.UpstreamFailure as exc:
+        raise errors.UpstreamError(f"{exc.upstream} failed, nothing was stored: {exc.reason}") from exc
+
+
+async def create_paragraph(session: AsyncSession, content: str, source: Source) -> Paragraph:
+    words = _words(content)
+    paragraph = Paragraph(content=content, source=source.value, word_count=len(words))
+    session.add(paragraph)
+    await session.flush()
+    await index_for(session).add(session, [Document(paragraph.id, words)])
+    await word_counts.apply(session, word_counts.delta(added=words))
+    await _bump_version(session)
+    return paragraph
+
+
+async def create_paragraphs(session: AsyncSession, contents: Sequence[str], source: Source) -> list[int]:
+    """Store many paragraphs in one statement; every content must hold a word."""
+    if not contents:
+        return []
+    now = utcnow()
+    words = [_words(content) for content in contents]
+    rows = [
+        {"content": content, "source": source.value, "word_count": len(found), "created_at": now}
+        for content, found in zip(contents, words, strict=True)
+    ]
+    result = await session.execute(insert(Paragraph).returning(Paragraph.id, sort_by_parameter_order=True), rows)
+    ids = [row.id for row in result]
+    await index_for(session).add(session, [Document(pid, found) for pid, found in zip(ids, words, strict=True)])
+    await word_counts.apply(session, word_counts.delta(added=(word for found in words for word in found)))
+    await _bump_version(session)
+    return ids
+
+
+async def get_paragraph(session: AsyncSession, paragraph_id: int) -> Paragraph:
+    paragraph = await session.get(Paragraph, paragraph_id)
+    if paragraph is None:
+        raise ParagraphNotFound(paragraph_id)
+    return paragraph
+
+
+async def list_paragraphs(session: AsyncSession, limit: int, cursor: str | None) -> tuple[list[Paragraph], str | None]:
+    """Newest first (ids only grow), by keyset: `cursor` is the last id of the previous page."""
+    query = select(Paragraph).order_by(Paragraph.id.desc()).limit(limit + 1)
+    if cursor is not None:
+        query = query.where(Paragraph.id < decode_cursor(cursor))
+    rows = list((await session.scalars(query)).all())
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def update_paragraph(session: AsyncSession, paragraph: Paragraph, content: str) -> Paragraph:
+    old_words, new_words = text.words(paragraph.content), _words(content)
+    index = index_for(session)
+    await index.remove(session, [Document(paragraph.id, old_words)])
+    paragraph.word_count = len(new_words)
+    paragraph.content = content
+    await session.flush()
+    await index.add(session, [Document(paragraph.id, new_words)])
+    await word_counts.apply(session, word_counts.delta(added=new_words, removed=old_words))
+    await _bump_version(session)
+    return paragraph
+
+
+async def delete_paragraph(session: AsyncSession, paragraph: Paragraph) -> None:
+    words = text.words(paragraph.content)
+    await index_for(session).remove(session, [Document(paragraph.id, words)])
+    await word_counts.apply(session, word_counts.delta(removed=words))
+    await session.execute(delete(Paragraph).where(Paragraph.id == paragraph.id))
+    await _bump_version(session)

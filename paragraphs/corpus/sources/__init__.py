@@ -1,0 +1,1 @@
+"""Where paragraphs come from: metaphorpsum.com, or the offline generator."""

@@ -1,0 +1,188 @@
+"""The offline paragraph generator: metaphorpsum-style sentences, no network, deterministic per seed.
+
+Sentence frames and the opener mechanism follow metaphorpsum (MIT, (c) Kyle Stetz, via Sentencer);
+the word lists in `words/` are our own. Each sentence: with probability 0.33 an opener, then one of
+29 templates with its slots filled; first letter upper-cased; a full stop. Nouns and adjectives are
+drawn with a Zipf-like spread over a fixed order, so a few are common, many rare:
+what a benchmark needs to have rare, medium and common query words.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from functools import cache
+from importlib import resources
+from itertools import accumulate
+
+from paragraphs.db.models import Source
+
+OPENER_PROBABILITY = 0.33
+# Zipf-Mandelbrot weights 1/(rank + OFFSET)^EXPONENT. Measured over 2,000 paragraphs: the most common
+# noun is in ~60% of paragraphs (below the function words, as with metaphorpsum), ranks ~150-250 are
+# in ~5% ("medium"), and the tail is in ~0.2% ("rare").
+ZIPF_EXPONENT = 2.0
+ZIPF_OFFSET = 50
+# Fixed, seed-independent permutation of the word lists: which words are common never changes.
+RANKING_SEED = 1_000_003
+
+OPENERS = (
+    "To be more specific,", "In recent years,", "However,", "If this was somewhat unclear,",
+    "Framed in a different way,", "As far as we can estimate,", "Though we assume the latter,",
+    "Far from the truth,", "Extending this logic,", "Recent controversy aside,", "Some assert that",
+    "This is not to discredit the idea that", "We know that",
+    "What we don't know for sure is whether or not", "The zeitgeist contends that",
+    "Nowhere is it disputed that", "Unfortunately, that is wrong; on the contrary,",
+    "It's an undeniable fact, really;", "This could be, or perhaps", "In modern times", "In ancient times",
+)  # fmt: skip
+
+TEMPLATES = (
+    "the {N} is {aN}",
+    "{aN} is {aJ} {N}",
+    "the first {J} {N} is, in its own way, {aN}",
+    "their {N} was, in this moment, {aJ} {N}",
+    "{aN} is {aN} from the right perspective",
+    "the literature would have us believe that {aJ} {N} is not but {aN}",
+    "{aJ} {N} is {aN} of the mind",
+    "the {J} {N} reveals itself as {aJ} {N} to those who look",
+    "authors often misinterpret the {N} as {aJ} {N}, when in actuality it feels more like {aJ} {N}",
+    "we can assume that any instance of {aN} can be construed as {aJ} {N}",
+    "they were lost without the {J} {N} that composed their {N}",
+    "the {J} {N} comes from {aJ} {N}",
+    "{aN} can hardly be considered {aJ} {N} without also being {aN}",
+    "few can name {aJ} {N} that isn't {aJ} {N}",
+    "some posit the {J} {N} to be less than {J}",
+    "{aN} of the {N} is assumed to be {aJ} {N}",
+    "{aN} sees {aN} as {aJ} {N}",
+    "the {N} of {aN} becomes {aJ} {N}",
+    "{aN} is {aN}'s {N}",
+    "{aN} is the {N} of {aN}",
+    "{aJ} {N}'s {N} comes with it the thought that the {J} {N} is {aN}",
+    "{Ns} are {J} {Ns}",
+    "{J} {Ns} show us how {Ns} can be {Ns}",
+    "before {Ns}, {Ns} were only {Ns}",
+    "those {Ns} are nothing more than {Ns}",
+    "some {J} {Ns} are thought of simply as {Ns}",
+    "one cannot separate {Ns} from {J} {Ns}",
+    "the {Ns} could be said to resemble {J} {Ns}",
+    "{aJ} {N} without {Ns} is truly a {N} of {J} {Ns}",
+)
+
+# Articles follow the sound, not the spelling.
+AN_EXCEPTIONS = ("hour", "honest", "heir", "honor", "herb")
+A_EXCEPTIONS = ("uni", "use", "usu", "uti", "ubi", "euro", "ewe", "one", "once", "ukelele", "uniform")
+AN_LETTERS = frozenset("aeiou")
+SPELLED_ABBREVIATION_AN = frozenset("AEFHILMNORSX")
+
+IRREGULAR_PLURALS = {
+    "child": "children", "person": "people", "man": "men", "woman": "women", "mouse": "mice",
+    "goose": "geese", "tooth": "teeth", "foot": "feet", "ox": "oxen", "cactus": "cacti",
+    "knife": "knives", "wife": "wives", "leaf": "leaves", "calf": "calves", "wolf": "wolves",
+    "loaf": "loaves", "scarf": "scarves", "elf": "elves", "shelf": "shelves", "thief": "thieves",
+    "potato": "potatoes", "tomato": "tomatoes", "hero": "heroes", "volcano": "volcanoes",
+}  # fmt: skip
+UNCHANGED_PLURALS = frozenset({"sheep", "fish", "deer", "series", "species", "moose", "bison", "salmon", "trout"})
+
+
+def article(word: str) -> str:
+    """`a` or `an` for `word`, by how it sounds."""
+    lower = word.lower()
+    if word.isupper() and len(word) > 1:  # an abbreviation, spelled out: an ATM, an MBA, a UFO
+        return "an" if word[0] in SPELLED_ABBREVIATION_AN else "a"
+    if lower.startswith(AN_EXCEPTIONS):
+        return "an"
+    if lower.startswith(A_EXCEPTIONS):
+        return "a"
+    return "an" if lower[0] in AN_LETTERS else "a"
+
+
+def plural(noun: str) -> str:
+    """The plural of `noun`; compounds (`sister-in-law`) inflect their head, simplified to the first part."""
+    if "-" in noun:
+        head, rest = noun.split("-", 1)
+        return f"{plural(head)}-{rest}" if rest.startswith(("in-", "of-")) else f"{head}-{plural(rest)}"
+    lower = noun.lower()
+    if lower in UNCHANGED_PLURALS:
+        return noun
+    if lower in IRREGULAR_PLURALS:
+        return IRREGULAR_PLURALS[lower]
+    if noun.isupper():
+        return noun + "s"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+@cache
+def _ranked(name: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    text = resources.files("paragraphs.corpus.sources").joinpath(f"words/{name}.txt").read_text(encoding="utf-8")
+    words = sorted({line.strip() for line in text.splitlines() if line.strip()})
+    random.Random(RANKING_SEED).shuffle(words)
+    weights = [1.0 / (rank + ZIPF_OFFSET) ** ZIPF_EXPONENT for rank in range(1, len(words) + 1)]
+    return tuple(words), tuple(accumulate(weights))
+
+
+class OfflineGenerator:
+    def __init__(self, seed: int | None = None) -> None:
+        self._random = random.Random(seed)
+        nouns, noun_weights = _ranked("nouns")
+        adjectives, adjective_weights = _ranked("adjectives")
+        pick = self._random.choices
+
+        def noun() -> str:
+            return pick(nouns, cum_weights=noun_weights)[0]
+
+        def adjective() -> str:
+            return pick(adjectives, cum_weights=adjective_weights)[0]
+
+        def with_article(word: str) -> str:
+            return f"{article(word)} {word}"
+
+        self._slots: dict[str, Callable[[], str]] = {
+            "N": noun,
+            "aN": lambda: with_article(noun()),
+            "Ns": lambda: plural(noun()),
+            "J": adjective,
+            "aJ": lambda: with_article(adjective()),
+        }
+        self._templates = [self._compile(template) for template in TEMPLATES]
+
+    @staticmethod
+    def _compile(template: str) -> list[str]:
+        """Literal text and slot names, alternating: `the {N} is` -> ["the ", "N", " is"]."""
+        parts: list[str] = []
+        rest = template
+        while "{" in rest:
+            literal, _, after = rest.partition("{")
+            slot, _, rest = after.partition("}")
+            parts += [literal, slot]
+        parts.append(rest)
+        return parts
+
+    def sentence(self) -> str:
+        parts = self._random.choice(self._templates)
+        filled = "".join(part if i % 2 == 0 else self._slots[part]() for i, part in enumerate(parts))
+        if self._random.random() < OPENER_PROBABILITY:
+            filled = f"{self._random.choice(OPENERS)} {filled}"
+        return f"{filled[0].upper()}{filled[1:]}."
+
+    def paragraph(self, sentences: int = 50) -> str:
+        return " ".join(self.sentence() for _ in range(sentences))
+
+    def paragraphs(self, count: int, sentences: int = 50) -> Iterator[str]:
+        for _ in range(count):
+            yield self.paragraph(sentences)
+
+
+class OfflineSource:
+    """The paragraph source of `PARAGRAPHS_OFFLINE=true`: `POST /fetch` without a network."""
+
+    source = Source.OFFLINE
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._generator = OfflineGenerator(seed)
+
+    async def fetch_paragraph(self) -> str:
+        return self._generator.paragraph()

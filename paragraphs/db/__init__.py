@@ -1,0 +1,1 @@
+"""Storage: engines and sessions (engine.py), ORM models (models.py), Alembic migrations."""

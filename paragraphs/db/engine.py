@@ -1,0 +1,117 @@
+"""Engines and transactions for SQLite (embedded) and PostgreSQL (production).
+
+Reads and writes go through separate session factories. On PostgreSQL both use one pool. On SQLite
+the writer is a single pooled connection that opens every transaction with `BEGIN IMMEDIATE`: the
+write lock is taken up front, so two writers can never each hold a read lock and wait for the other
+(the classic SQLite upgrade deadlock, SQLITE_BUSY), and in-process writers queue on the pool instead
+of spinning on `busy_timeout`. Other processes (a CLI import beside the server) wait up to
+`busy_timeout`. WAL lets readers go on while a write is under way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+Dialect = Literal["sqlite", "postgresql"]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def async_url(database_url: str) -> URL:
+    """`sqlite:///x.db` -> `sqlite+aiosqlite:///x.db`; `postgresql[+any]://` -> `postgresql+asyncpg://`."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend in {"postgresql", "postgres"}:
+        return url.set(drivername="postgresql+asyncpg")
+    raise ValueError(f"unsupported database URL scheme {url.drivername!r}: use sqlite:// or postgresql://")
+
+
+def dialect_of(database_url: str) -> Dialect:
+    return "sqlite" if async_url(database_url).get_backend_name() == "sqlite" else "postgresql"
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    if url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, say when transactions begin (SQLAlchemy's
+    # "Serializable isolation / Savepoints / Transactional DDL" recipe for pysqlite/aiosqlite).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses at most the last commits
+    cursor.close()
+
+
+def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    event.listen(engine.sync_engine, "begin", _begin)
+    return engine
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    write_engine: AsyncEngine
+    dialect: Dialect
+    reader: async_sessionmaker[AsyncSession]
+    writer: async_sessionmaker[AsyncSession]
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.reader() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        async with self.writer() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
+
+
+def create_database(database_url: str, *, pool_size: int = 10) -> Database:
+    url = async_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        path = _sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = _sqlite_engine(url, begin="BEGIN", pool_size=pool_size)
+        write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
+        dialect: Dialect = "sqlite"
+    else:
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        write_engine = engine
+        dialect = "postgresql"
+    options: dict[str, Any] = {"expire_on_commit": False}
+    return Database(
+        engine=engine,
+        write_engine=write_engine,
+        dialect=dialect,
+        reader=async_sessionmaker(engine, **options),
+        writer=async_sessionmaker(write_engine, **options),
+    )

@@ -1,0 +1,67 @@
+"""`Annotated` dependency aliases for routes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from paragraphs.cache import Cache
+from paragraphs.db.engine import Database
+from paragraphs.errors import Unauthorized
+from paragraphs.resources import Resources
+
+
+def get_resources(request: Request) -> Resources:
+    resources = request.state.resources
+    assert isinstance(resources, Resources)  # noqa: S101 - set by the lifespan
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_database(resources: ResourcesDep) -> Database:
+    return resources.db
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_cache(resources: ResourcesDep) -> Cache:
+    return resources.cache
+
+
+CacheDep = Annotated[Cache, Depends(get_cache)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key, when PARAGRAPHS_API_KEYS is set.")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def require_api_key(
+    resources: ResourcesDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> None:
+    """Writes need a key when keys are configured; compared as SHA-256 digests in constant time."""
+    keys = resources.settings.api_keys
+    if not keys:
+        return
+    offered = bearer.credentials if bearer is not None else header_key
+    if offered is None:
+        raise Unauthorized("this server requires an API key: send `Authorization: Bearer <key>` or `X-API-Key`")
+    digest = _digest(offered)
+    # Check every key, so timing does not say which one nearly matched.
+    matched = [hmac.compare_digest(digest, _digest(key.get_secret_value())) for key in keys]
+    if not any(matched):
+        raise Unauthorized("the API key is not valid")
+
+
+WriteAccess = Depends(require_api_key)

@@ -1,0 +1,1 @@
+"""Dictionary: word counts kept in step with the corpus, definitions (providers, cache), /dictionary."""

@@ -1,0 +1,1 @@
+"""Search: whole-word AND/OR queries on full-text indexes (PostgreSQL GIN, SQLite FTS5), /search."""

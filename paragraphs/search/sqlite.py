@@ -1,0 +1,62 @@
+"""SQLite: contentless FTS5 table `paragraph_fts(words)`, fed our words joined by spaces.
+
+The `ascii` tokenizer with `'` as a token character splits that text back into exactly our words
+(it only separates on ASCII punctuation and space, and our words hold none but `'`) and folds
+nothing beyond ASCII case, which our words no longer have. Contentless (`content=''`) keeps the
+index from storing the text twice; a delete hands FTS5 the words that were indexed.
+Queries are FTS5 phrases in double quotes, one per word, joined by AND/OR: words hold no `"`, so a
+query word is always a plain string, never FTS5 syntax (NEAR, *, ^, column filters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paragraphs.search.index import Document, Query
+
+CREATE_TABLE = """CREATE VIRTUAL TABLE paragraph_fts USING fts5(words, content='', tokenize="ascii tokenchars ''''")"""
+
+_INSERT = text("INSERT INTO paragraph_fts (rowid, words) VALUES (:pid, :words)")
+_DELETE = text("INSERT INTO paragraph_fts (paragraph_fts, rowid, words) VALUES ('delete', :pid, :words)")
+_COUNT = text("SELECT count(*) FROM paragraph_fts WHERE paragraph_fts MATCH :match")
+_NEWEST = text(
+    "SELECT rowid FROM paragraph_fts WHERE paragraph_fts MATCH :match ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
+)
+# bm25() is lower for better matches.
+_RELEVANT = text(
+    "SELECT rowid FROM paragraph_fts WHERE paragraph_fts MATCH :match "
+    "ORDER BY bm25(paragraph_fts), rowid DESC LIMIT :limit OFFSET :offset"
+)
+
+
+def match_expression(query: Query) -> str:
+    joiner = " AND " if query.operator == "and" else " OR "
+    return joiner.join('"{}"'.format(word.replace('"', '""')) for word in query.words)
+
+
+def _rows(documents: Sequence[Document]) -> list[dict[str, object]]:
+    return [{"pid": doc.paragraph_id, "words": " ".join(doc.words)} for doc in documents]
+
+
+class SqliteIndex:
+    async def add(self, session: AsyncSession, documents: Sequence[Document]) -> None:
+        if documents:
+            await session.execute(_INSERT, _rows(documents))
+
+    async def remove(self, session: AsyncSession, documents: Sequence[Document]) -> None:
+        if documents:
+            await session.execute(_DELETE, _rows(documents))
+
+    async def count(self, session: AsyncSession, query: Query) -> int:
+        return int(await session.scalar(_COUNT, {"match": match_expression(query)}) or 0)
+
+    async def page(self, session: AsyncSession, query: Query, limit: int, offset: int) -> list[int]:
+        statement = _RELEVANT if query.order == "relevance" else _NEWEST
+        params = {"match": match_expression(query), "limit": limit, "offset": offset}
+        return list((await session.scalars(statement, params)).all())
+
+
+INDEX = SqliteIndex()

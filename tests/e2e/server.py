@@ -1,0 +1,97 @@
+"""The real `paragraphs serve` process, started for end-to-end tests and spoken to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cli_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without any PARAGRAPHS_* setting, plus `settings`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PARAGRAPHS_")}
+    env.update(settings)
+    return env
+
+
+def run_cli(
+    args: list[str], settings: Mapping[str, str], *, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m paragraphs ARGS` to completion."""
+    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
+        [sys.executable, "-m", "paragraphs", *args],
+        env=cli_env(settings),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+    )
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[str]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def serve(settings: Mapping[str, str], log_dir: Path) -> Iterator[Server]:
+    """Start `paragraphs serve` on a free port; yield once /health answers; stop it afterwards."""
+    port = free_port()
+    log_path = log_dir / f"server-{port}.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
+            [sys.executable, "-m", "paragraphs", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=cli_env(settings),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    try:
+        _wait_until_healthy(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_healthy(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not become healthy in {STARTUP_TIMEOUT_S} s:\n{server.log()}")
