@@ -26,6 +26,7 @@ from bench.common import NullCache, Timing, corpus_of, ensure_postgres_database,
 from paragraphs import text as tokenizer
 from paragraphs.db.engine import Database
 from paragraphs.db.models import Paragraph
+from paragraphs.logs import configure_logging
 from paragraphs.search import service as search_service
 from paragraphs.search.schemas import SearchRequest
 
@@ -161,11 +162,22 @@ async def bench_engine(engine: str, database_url: str, args: argparse.Namespace,
 
 
 async def main(args: argparse.Namespace) -> None:
+    configure_logging("warning")
     OUT.mkdir(exist_ok=True)
-    postgres_url = await ensure_postgres_database(f"paragraphs_bench_{args.count}")
-    sqlite_path = OUT / f"paragraphs_{args.count}.db"
-    header = [
-        f"Command: `python -m bench.search --count {args.count} --repeats {args.repeats} --naive-repeats {args.naive_repeats}`  ",
+    for engine in args.engines:
+        if engine == "postgresql":
+            url, path = await ensure_postgres_database(f"paragraphs_bench_{args.count}"), None
+        else:
+            path = OUT / f"paragraphs_{args.count}.db"
+            url = f"sqlite:///{path}"
+        lines = await bench_engine(engine, url, args, path)
+        results.write_section(f"search on {engine}", "\n".join(header(args) + lines))
+
+
+def header(args: argparse.Namespace) -> list[str]:
+    return [
+        f"Command: `python -m bench.search --count {args.count} --repeats {args.repeats} --naive-repeats {args.naive_repeats}` "
+        "(`make bench-search`)  ",
         f"Machine: {machine()}  ",
         f"Corpus: {args.count} paragraphs from `paragraphs seed --seed {20261122}` (offline generator), limit 100, "
         f"our p50/p95 over {args.repeats} runs after a warm-up, naive p50 over {args.naive_repeats} runs; "
@@ -174,9 +186,6 @@ async def main(args: argparse.Namespace) -> None:
         "| engine | query | words | total_count | ours p50 | ours p95 | naive p50 | ratio |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    lines = await bench_engine("postgresql", postgres_url, args, None)
-    lines += await bench_engine("sqlite", f"sqlite:///{sqlite_path}", args, sqlite_path)
-    results.write_section("search", "\n".join(header + lines))
 
 
 if __name__ == "__main__":
@@ -184,4 +193,5 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--naive-repeats", type=int, default=3)
+    parser.add_argument("--engines", nargs="+", choices=["postgresql", "sqlite"], default=["postgresql", "sqlite"])
     asyncio.run(main(parser.parse_args()))

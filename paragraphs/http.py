@@ -154,6 +154,7 @@ class Upstream:
     attempts: int = 4
     wait_initial_s: float = 0.2
     wait_max_s: float = 2.0
+    wait_jitter_s: float = 0.2
 
     async def get(self, url: str) -> UpstreamResponse:
         """GET with retries on connect errors, 429 and 5xx, within `timeout_s` in all.
@@ -162,11 +163,15 @@ class Upstream:
         """
         self.breaker.before_call(self.name)
         started = time.monotonic()
+        failures: list[UpstreamFailure] = []
         try:
             async with asyncio.timeout(self.timeout_s):
-                response = await self._get_with_retries(url, started)
+                response = await self._get_with_retries(url, started, failures)
         except TimeoutError:
             self._failed("timeout", started)
+            if failures and not isinstance(failures[-1], UpstreamTimedOut):
+                # It did answer, badly, until the budget ran out: say what it answered.
+                raise failures[-1] from None
             raise UpstreamTimedOut(self.name, f"no answer within {self.timeout_s:g} s") from None
         except UpstreamFailure as exc:
             self._failed(type(exc).__name__, started)
@@ -181,8 +186,10 @@ class Upstream:
         UPSTREAM_CALLS.labels(self.name, outcome).inc()
         UPSTREAM_SECONDS.labels(self.name).observe(time.monotonic() - started)
 
-    def _backoff(self, started: float) -> object:
+    def _backoff(self, started: float, failures: list[UpstreamFailure]) -> object:
         def hook(exc: Exception) -> bool | float:
+            if isinstance(exc, UpstreamFailure):
+                failures.append(exc)
             if isinstance(exc, UpstreamUnreachable):
                 return True
             if not isinstance(exc, UpstreamBadStatus) or exc.status not in RETRY_STATUSES:
@@ -196,13 +203,14 @@ class Upstream:
 
         return hook
 
-    async def _get_with_retries(self, url: str, started: float) -> UpstreamResponse:
+    async def _get_with_retries(self, url: str, started: float, failures: list[UpstreamFailure]) -> UpstreamResponse:
         async for attempt in stamina.retry_context(
-            on=self._backoff(started),  # type: ignore[arg-type]
+            on=self._backoff(started, failures),  # type: ignore[arg-type]
             attempts=self.attempts,
             timeout=self.timeout_s,
             wait_initial=self.wait_initial_s,
             wait_max=self.wait_max_s,
+            wait_jitter=self.wait_jitter_s,
         ):
             with attempt:
                 return await self._get_once(url)

@@ -1,11 +1,17 @@
-"""Bulk intake for `paragraphs import` and `paragraphs seed`: batches, one transaction each."""
+"""Bulk intake for `paragraphs import` and `paragraphs seed`: batches, one transaction each.
+
+Tokenizing the next batch (Python, this process) overlaps with writing the previous one (the
+database, another process): a producer task fills a small queue while the writer awaits the database.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from typing import TextIO
+
+from sqlalchemy import text as sql_text
 
 from paragraphs import text
 from paragraphs.corpus import service as corpus_service
@@ -14,6 +20,9 @@ from paragraphs.db.engine import Database
 from paragraphs.db.models import Source
 
 DEFAULT_BATCH_SIZE = 1000
+BATCHES_AHEAD = 2
+ANALYZE_AFTER = 10_000
+YIELD_EVERY = 20
 
 
 @dataclass
@@ -35,14 +44,36 @@ def split_paragraphs(stream: TextIO) -> Iterator[str]:
         yield "\n".join(lines).strip()
 
 
-def is_storable(content: str) -> bool:
-    return 0 < len(content) <= MAX_CONTENT_CHARS and "\x00" not in content and bool(text.words(content))
+def tokenized(content: str) -> corpus_service.Tokenized | None:
+    """The paragraph ready to store, or None when the API would refuse it (too long, no word, NUL)."""
+    if not 0 < len(content) <= MAX_CONTENT_CHARS or "\x00" in content:
+        return None
+    words = text.words(content)
+    return corpus_service.Tokenized(content, words) if words else None
 
 
-def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
+@dataclass
+class _Batch:
+    storable: list[corpus_service.Tokenized]
+    skipped: int
+
+
+async def _produce(contents: Iterable[str], batch_size: int, queue: asyncio.Queue[_Batch | None]) -> None:
+    batch = _Batch([], 0)
+    for n, content in enumerate(contents):
+        if n % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let the writer take the database's answer
+        item = tokenized(content)
+        if item is None:
+            batch.skipped += 1
+        else:
+            batch.storable.append(item)
+        if len(batch.storable) + batch.skipped >= batch_size:
+            await queue.put(batch)
+            batch = _Batch([], 0)
+    if batch.storable or batch.skipped:
+        await queue.put(batch)
+    await queue.put(None)
 
 
 async def store_all(
@@ -55,13 +86,28 @@ async def store_all(
 ) -> IngestReport:
     """Store every storable paragraph, `batch_size` per transaction; count the others as skipped."""
     report = IngestReport()
-    for batch in _batches(contents, batch_size):
-        storable = [content for content in batch if is_storable(content)]
-        if storable:
-            async with db.write() as session:
-                await corpus_service.create_paragraphs(session, storable, source)
-        report.stored += len(storable)
-        report.skipped += len(batch) - len(storable)
-        if progress is not None:
-            progress(report)
+    queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=BATCHES_AHEAD)
+    producer = asyncio.create_task(_produce(contents, batch_size, queue))
+    try:
+        while (batch := await queue.get()) is not None:
+            if batch.storable:
+                async with db.write() as session:
+                    await corpus_service.create_paragraphs(session, batch.storable, source)
+            report.stored += len(batch.storable)
+            report.skipped += batch.skipped
+            if progress is not None:
+                progress(report)
+        await producer
+    finally:
+        producer.cancel()
+    if report.stored >= ANALYZE_AFTER:
+        await refresh_statistics(db)
     return report
+
+
+async def refresh_statistics(db: Database) -> None:
+    """Fresh planner statistics after a bulk load: without them PostgreSQL walks a GIN bitmap of 90,000
+    rows for a common word's first page (27 ms) instead of the primary key backwards (0.8 ms)."""
+    async with db.write_engine.connect() as connection:
+        await connection.execute(sql_text("ANALYZE"))
+        await connection.commit()

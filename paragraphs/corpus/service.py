@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,10 +57,6 @@ async def _bump_version(session: AsyncSession) -> None:
     await session.execute(update(CorpusState).where(CorpusState.id == 1).values(version=CorpusState.version + 1))
 
 
-async def corpus_version(session: AsyncSession) -> int:
-    return int(await session.scalar(select(CorpusState.version).where(CorpusState.id == 1)) or 0)
-
-
 async def fetch_text(source: ParagraphSource) -> str:
     """A paragraph from the configured source, upstream failures translated for the API."""
     try:
@@ -81,20 +78,29 @@ async def create_paragraph(session: AsyncSession, content: str, source: Source) 
     return paragraph
 
 
-async def create_paragraphs(session: AsyncSession, contents: Sequence[str], source: Source) -> list[int]:
-    """Store many paragraphs in one statement; every content must hold a word."""
-    if not contents:
+@dataclass(frozen=True)
+class Tokenized:
+    """A paragraph's text with its words, tokenized once for the row, the index and the counts."""
+
+    content: str
+    words: list[str]
+
+
+async def create_paragraphs(session: AsyncSession, paragraphs: Sequence[Tokenized], source: Source) -> list[int]:
+    """Store many paragraphs in one statement; each must hold a word."""
+    if not paragraphs:
         return []
+    if not all(paragraph.words for paragraph in paragraphs):
+        raise NoWords("content must contain at least one word")
     now = utcnow()
-    words = [_words(content) for content in contents]
     rows = [
-        {"content": content, "source": source.value, "word_count": len(found), "created_at": now}
-        for content, found in zip(contents, words, strict=True)
+        {"content": p.content, "source": source.value, "word_count": len(p.words), "created_at": now}
+        for p in paragraphs
     ]
     result = await session.execute(insert(Paragraph).returning(Paragraph.id, sort_by_parameter_order=True), rows)
     ids = [row.id for row in result]
-    await index_for(session).add(session, [Document(pid, found) for pid, found in zip(ids, words, strict=True)])
-    await word_counts.apply(session, word_counts.delta(added=(word for found in words for word in found)))
+    await index_for(session).add(session, [Document(pid, p.words) for pid, p in zip(ids, paragraphs, strict=True)])
+    await word_counts.apply(session, word_counts.delta(added=(word for p in paragraphs for word in p.words)))
     await _bump_version(session)
     return ids
 

@@ -69,10 +69,18 @@ def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
     return engine
 
 
+# Settings of the search pool's connections (PostgreSQL). Its statements are all index reads:
+# the planner ignores the cost of detoasting a vector per row and would pick a sequential scan for a
+# common word's count (460 ms at 100k paragraphs, against 16 ms by the GIN index); JIT compilation
+# only adds start-up time to these millisecond queries.
+SEARCH_SERVER_SETTINGS = {"enable_seqscan": "off", "jit": "off"}
+
+
 @dataclass
 class Database:
     engine: AsyncEngine
     write_engine: AsyncEngine
+    search_engine: AsyncEngine
     dialect: Dialect
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
@@ -89,9 +97,8 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
-        if self.write_engine is not self.engine:
-            await self.write_engine.dispose()
+        for engine in {id(e): e for e in (self.engine, self.write_engine, self.search_engine)}.values():
+            await engine.dispose()
 
 
 def create_database(database_url: str, *, pool_size: int = 10) -> Database:
@@ -102,15 +109,24 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = _sqlite_engine(url, begin="BEGIN", pool_size=pool_size)
         write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
+        search_engine = engine
         dialect: Dialect = "sqlite"
     else:
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         write_engine = engine
+        search_engine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={"server_settings": SEARCH_SERVER_SETTINGS},
+        )
         dialect = "postgresql"
     options: dict[str, Any] = {"expire_on_commit": False}
     return Database(
         engine=engine,
         write_engine=write_engine,
+        search_engine=search_engine,
         dialect=dialect,
         reader=async_sessionmaker(engine, **options),
         writer=async_sessionmaker(write_engine, **options),

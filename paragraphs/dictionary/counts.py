@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from paragraphs.db.models import WordCount
 
-# asyncpg allows 32767 parameters per statement; two per row.
+# Bound for the IN list of the delete of emptied rows.
 ROWS_PER_STATEMENT = 5000
 
 
@@ -31,15 +31,13 @@ def delta(added: Iterable[str] = (), removed: Iterable[str] = ()) -> Counter[str
 async def apply(session: AsyncSession, change: Counter[str]) -> None:
     if not change:
         return
-    dialect = session.get_bind().dialect.name
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    rows = [{"word": word, "count": change[word]} for word in sorted(change)]
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        statement = insert(WordCount).values(rows[start : start + ROWS_PER_STATEMENT])
-        statement = statement.on_conflict_do_update(
-            index_elements=[WordCount.word], set_={"count": WordCount.count + statement.excluded.count}
-        )
-        await session.execute(statement)
+    insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+    statement = insert(WordCount)
+    statement = statement.on_conflict_do_update(
+        index_elements=[WordCount.word], set_={"count": WordCount.count + statement.excluded.count}
+    )
+    # executemany, rows in word order: one compiled statement, locks taken in a global order.
+    await session.execute(statement, [{"word": word, "count": change[word]} for word in sorted(change)])
     emptied = sorted(word for word, n in change.items() if n < 0)
     for start in range(0, len(emptied), ROWS_PER_STATEMENT):
         chunk = emptied[start : start + ROWS_PER_STATEMENT]

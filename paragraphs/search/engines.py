@@ -1,12 +1,13 @@
-"""Which index a session's database uses."""
+"""Which index a database uses."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from paragraphs.search import postgres, sqlite
 from paragraphs.search.index import SearchIndex
 
 
-def index_for(session: AsyncSession) -> SearchIndex:
-    return sqlite.INDEX if session.get_bind().dialect.name == "sqlite" else postgres.INDEX
+def index_for(bind: AsyncSession | AsyncConnection) -> SearchIndex:
+    name = bind.get_bind().dialect.name if isinstance(bind, AsyncSession) else bind.dialect.name
+    return sqlite.INDEX if name == "sqlite" else postgres.INDEX

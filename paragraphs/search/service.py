@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from paragraphs import cache as cache_module
 from paragraphs.cache import Cache
-from paragraphs.corpus import service as corpus_service
 from paragraphs.db.engine import Database
-from paragraphs.db.models import Paragraph
+from paragraphs.db.models import CorpusState, Paragraph
 from paragraphs.search.engines import index_for
 from paragraphs.search.highlight import highlights
 from paragraphs.search.index import Query
 from paragraphs.search.schemas import SearchHit, SearchRequest, SearchResponse
 
 log = structlog.get_logger(__name__)
+
+paragraph_table = Paragraph.__table__
+PARAGRAPHS = select(paragraph_table)
+VERSION = select(CorpusState.version).where(CorpusState.id == 1)
 
 # Entries never go stale (a write changes the version, hence the key); the TTL only frees memory.
 RESULT_TTL_S = 600.0
@@ -40,21 +44,23 @@ def cache_key(version: int, request: SearchRequest, words: tuple[str, ...]) -> s
 async def search(db: Database, cache: Cache, request: SearchRequest) -> tuple[SearchResponse, bool]:
     """The response and whether it came from the cache."""
     query = Query(words=request.normalised_words(), operator=request.operator, order=request.order)
-    async with db.read() as session:
+    async with db.search_engine.connect() as connection:
         # One snapshot for the version, the count and the page (SQLite read transactions are snapshots).
         if db.dialect == "postgresql":
-            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        version = await corpus_service.corpus_version(session)
+            connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+        version = int(await connection.scalar(VERSION) or 0)
         key = cache_key(version, request, query.words)
         cached = await cache.get(key)
         cache_module.record("search", cached is not None)
         if cached is not None:
             log.info("search", cache="HIT", words=query.words, operator=query.operator)
             return SearchResponse.model_validate_json(cached), True
-        index = index_for(session)
-        total = await index.count(session, query)
-        ids = await index.page(session, query, request.limit, request.offset) if request.offset < total else []
-        rows = {row.id: row for row in await session.scalars(select(Paragraph).where(Paragraph.id.in_(ids)))}
+        index = index_for(connection)
+        total = await index.count(connection, query)
+        ids = (
+            await index.page(connection, query, request.limit, request.offset, total) if request.offset < total else []
+        )
+        rows = {row.id: row for row in await connection.execute(PARAGRAPHS.where(paragraph_table.c.id.in_(ids)))}
     hits = [_hit(rows[pid], query, request.highlight) for pid in ids if pid in rows]
     response = SearchResponse(paragraphs=hits, total_count=total)
     await cache.set(key, response.model_dump_json().encode(), RESULT_TTL_S)
@@ -62,8 +68,13 @@ async def search(db: Database, cache: Cache, request: SearchRequest) -> tuple[Se
     return response, False
 
 
-def _hit(paragraph: Paragraph, query: Query, with_highlights: bool) -> SearchHit:
-    hit = SearchHit.model_validate(paragraph)
-    if with_highlights:
-        hit.highlights = highlights(paragraph.content, set(query.words))
-    return hit
+def _hit(paragraph: Row[Any], query: Query, with_highlights: bool) -> SearchHit:
+    # Rows from our own table need no validation: constructing skips ~1 ms per page of 100.
+    return SearchHit.model_construct(
+        id=paragraph.id,
+        content=paragraph.content,
+        source=paragraph.source,
+        word_count=paragraph.word_count,
+        created_at=paragraph.created_at,
+        highlights=highlights(paragraph.content, set(query.words)) if with_highlights else None,
+    )

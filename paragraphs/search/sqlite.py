@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from paragraphs.search.index import Document, Query
 
@@ -50,13 +50,13 @@ class SqliteIndex:
         if documents:
             await session.execute(_DELETE, _rows(documents))
 
-    async def count(self, session: AsyncSession, query: Query) -> int:
-        return int(await session.scalar(_COUNT, {"match": match_expression(query)}) or 0)
+    async def count(self, connection: AsyncConnection, query: Query) -> int:
+        return int(await connection.scalar(_COUNT, {"match": match_expression(query)}) or 0)
 
-    async def page(self, session: AsyncSession, query: Query, limit: int, offset: int) -> list[int]:
+    async def page(self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int) -> list[int]:
         statement = _RELEVANT if query.order == "relevance" else _NEWEST
         params = {"match": match_expression(query), "limit": limit, "offset": offset}
-        return list((await session.scalars(statement, params)).all())
+        return list((await connection.scalars(statement, params)).all())
 
 
 INDEX = SqliteIndex()

@@ -62,6 +62,12 @@ def upgrade() -> None:
             " paragraph_id BIGINT PRIMARY KEY REFERENCES paragraph (id) ON DELETE CASCADE,"
             " vector TSVECTOR NOT NULL)"
         )
+        # lz4 (PostgreSQL 14+) decompresses several times faster than the default pglz: a search that
+        # tests vectors one by one got 2-5x faster at 100k paragraphs (docs/search.md).
+        op.execute(
+            "DO $$ BEGIN ALTER TABLE paragraph_search ALTER COLUMN vector SET COMPRESSION lz4; "
+            "EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL; END $$"
+        )
         op.execute("CREATE INDEX ix_paragraph_search_vector ON paragraph_search USING gin (vector)")
     _backfill()
 
