@@ -34,6 +34,12 @@ class NullCache:
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         return None
 
+    async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        return True
+
+    async def delete(self, key: str) -> None:
+        return None
+
     async def state(self) -> tuple[CacheState, str]:
         return "disabled", "benchmark"
 

@@ -13,6 +13,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 
 from paragraphs import __version__, health
 from paragraphs.corpus import router as corpus_router
+from paragraphs.dictionary import router as dictionary_router
 from paragraphs.errors import install_error_handlers
 from paragraphs.resources import open_resources
 from paragraphs.search import router as search_router
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(corpus_router.router)
     app.include_router(search_router.router)
+    app.include_router(dictionary_router.router)
     app.include_router(health.router)
     app.middleware("http")(_access_log)
     app.add_middleware(CorrelationIdMiddleware)

@@ -10,7 +10,15 @@ import time
 from collections import OrderedDict
 from typing import Literal, Protocol
 
+import redis.asyncio as redis
+import structlog
 from prometheus_client import Counter
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+log = structlog.get_logger(__name__)
 
 CACHE_REQUESTS = Counter(
     "paragraphs_cache_requests_total", "Cache look-ups by feature and result.", ["feature", "result"]
@@ -23,6 +31,13 @@ class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
+
+    async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        """Set only if absent (a lock): True when this call set it, or when the cache cannot say
+        (down): a lock must never make a caller wait on a cache that is not there."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
 
     async def state(self) -> tuple[CacheState, str]: ...
 
@@ -62,8 +77,91 @@ class MemoryCache:
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
 
+    async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        if await self.get(key) is not None:
+            return False
+        await self.set(key, value, ttl_s)
+        return True
+
+    async def delete(self, key: str) -> None:
+        self._entries.pop(key, None)
+
     async def state(self) -> tuple[CacheState, str]:
         return "ok", f"in-process, {len(self._entries)} entries"
 
     async def close(self) -> None:
         self._entries.clear()
+
+
+class RedisCache:
+    """Redis, with every error swallowed: after one, Redis is left alone for `retry_after_s`, during
+    which the cache answers "miss" at once (no request waits on a dead Redis), then tried again."""
+
+    def __init__(self, url: str, *, timeout_s: float = 0.5, retry_after_s: float = 5.0) -> None:
+        # One immediate retry on a connection error: after Redis restarts, pooled connections are stale
+        # and fail once each; a fresh connection then succeeds.
+        self._client: redis.Redis = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
+        )
+        self._retry_after_s = retry_after_s
+        self._down_until = 0.0
+        self._last_error = ""
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, exc: Exception) -> None:
+        self._down_until = time.monotonic() + self._retry_after_s
+        self._last_error = f"{type(exc).__name__}: {exc}"[:200]
+        log.warning("cache unavailable", error=self._last_error, retry_in_s=self._retry_after_s)
+
+    async def get(self, key: str) -> bytes | None:
+        if not self._available():
+            return None
+        try:
+            value = await self._client.get(key)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        return value if isinstance(value, bytes) else None
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        if not self._available():
+            return
+        try:
+            await self._client.set(key, value, px=max(1, int(ttl_s * 1000)))
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+
+    async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        if not self._available():
+            return True
+        try:
+            return bool(await self._client.set(key, value, px=max(1, int(ttl_s * 1000)), nx=True))
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return True
+
+    async def delete(self, key: str) -> None:
+        if not self._available():
+            return
+        try:
+            await self._client.delete(key)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+
+    async def state(self) -> tuple[CacheState, str]:
+        try:
+            await self._client.ping()
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return "degraded", f"redis unreachable, serving without cache: {self._last_error}"
+        self._down_until = 0.0
+        return "ok", "redis"
+
+    async def close(self) -> None:
+        await self._client.aclose()

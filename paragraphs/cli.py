@@ -12,13 +12,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from paragraphs import errors
+from paragraphs import errors, jobs
 from paragraphs.corpus import ingest
 from paragraphs.corpus import service as corpus_service
 from paragraphs.corpus.sources.offline import OfflineGenerator
 from paragraphs.db import migrate as db_migrate
 from paragraphs.db.engine import create_database
 from paragraphs.db.models import Source
+from paragraphs.dictionary import tasks as _dictionary_tasks  # noqa: F401 - registers the jobs
 from paragraphs.logs import configure_logging
 from paragraphs.resources import SchemaBehind, open_resources, prepare_schema
 from paragraphs.settings import Settings
@@ -177,6 +178,20 @@ def seed(
     generator = OfflineGenerator(seed)
     report = _ingest(settings, "seeding", count, generator.paragraphs(count), Source.OFFLINE, batch_size)
     console.print(f"stored {report.stored} paragraphs")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 2,
+    pool: Annotated[str, typer.Option(help="Celery pool: prefork, or solo for one process.")] = "prefork",
+) -> None:
+    """Run a Celery worker for the background jobs (needs PARAGRAPHS_BROKER_URL)."""
+    settings = _settings()
+    if not settings.broker_url:
+        console.print("[red]error:[/red] PARAGRAPHS_BROKER_URL is not set; without a broker, jobs run inside `serve`")
+        raise typer.Exit(2)
+    _run(_check_schema(settings))
+    jobs.run_worker(settings, concurrency, pool)
 
 
 def main() -> None:

@@ -53,9 +53,11 @@ async def _database_state(db: Database) -> DependencyState:
 async def readiness(resources: ResourcesDep) -> JSONResponse:
     """Readiness: each dependency's state; 503 when a required one is down."""
     cache_state, cache_detail = await resources.cache.state()
+    queue_state, queue_detail = await resources.jobs.state()
     checks = {
         "database": await _database_state(resources.db),
         "cache": DependencyState(status=cache_state, detail=cache_detail),
+        "queue": DependencyState(status=queue_state, detail=queue_detail),
     }
     states = {check.status for check in checks.values()}
     overall: Literal["ok", "degraded", "down"] = (

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         description="Dictionary; the service requests {url}/{word}.",
     )
     offline: bool = Field(default=False, description="Use the built-in generator and dictionary; no network at all.")
+    dictionary_fallback: bool = Field(
+        default=True, description="When dictionaryapi.dev has no entry for a word, ask the offline dictionary."
+    )
+    dictionary_deadline_s: float = Field(
+        default=2.0, gt=0, le=60, description="Longest /dictionary waits for definitions it does not have yet."
+    )
     upstream_timeout: float = Field(
         default=10.0, gt=0, le=120, description="Seconds per upstream call, retries included."
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+import redis.asyncio as redis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
@@ -13,7 +14,8 @@ from paragraphs.app import create_app
 from paragraphs.db.engine import Database
 from paragraphs.settings import Settings
 from tests import databases
-from tests.services import POSTGRES_URL, missing, reachable
+from tests.fixtures.fake_dictionary import FakeDictionary
+from tests.services import POSTGRES_URL, REDIS_URL, missing, reachable
 
 ENGINES = ["sqlite", "postgres"]
 
@@ -89,3 +91,34 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://paragraphs.test") as http,
     ):
         yield http
+
+
+@pytest.fixture(scope="session")
+def fake_dictionary_server() -> Iterator[FakeDictionary]:
+    fake = FakeDictionary()
+    with fake.running():
+        yield fake
+
+
+@pytest.fixture
+def fake_dictionary(fake_dictionary_server: FakeDictionary) -> Iterator[FakeDictionary]:
+    fake_dictionary_server.reset()
+    yield fake_dictionary_server
+    fake_dictionary_server.reset()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    if not reachable(REDIS_URL, 6379):
+        missing("Redis", REDIS_URL)
+    return REDIS_URL
+
+
+@pytest.fixture
+async def redis_clean(redis_url: str) -> AsyncIterator[str]:
+    """The test Redis database, flushed before and after the test."""
+    client = redis.Redis.from_url(redis_url)
+    await client.flushdb()
+    yield redis_url
+    await client.flushdb()
+    await client.aclose()

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 POSTGRES_URL = os.environ.get("PARAGRAPHS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("PARAGRAPHS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("PARAGRAPHS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 RABBITMQ_URL = os.environ.get("PARAGRAPHS_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -30,14 +30,16 @@ async def fetch_paragraph(resources: ResourcesDep) -> ParagraphRead:
     content = await corpus_service.fetch_text(resources.source)
     async with resources.db.write() as session:
         paragraph = await corpus_service.create_paragraph(session, content, resources.source.source)
+    await resources.after_write()
     return ParagraphRead.model_validate(paragraph)
 
 
 @router.post("/paragraphs", status_code=status.HTTP_201_CREATED, dependencies=[WriteAccess])
-async def create_paragraph(body: ParagraphCreate, db: DatabaseDep) -> ParagraphRead:
+async def create_paragraph(body: ParagraphCreate, resources: ResourcesDep) -> ParagraphRead:
     """Store a paragraph of your own text."""
-    async with db.write() as session:
+    async with resources.db.write() as session:
         paragraph = await corpus_service.create_paragraph(session, body.content, Source.USER)
+    await resources.after_write()
     return ParagraphRead.model_validate(paragraph)
 
 
@@ -62,11 +64,12 @@ async def get_paragraph(paragraph_id: ParagraphId, db: DatabaseDep) -> Paragraph
 
 
 @router.put("/paragraphs/{paragraph_id}", responses=NOT_FOUND, dependencies=[WriteAccess])
-async def update_paragraph(paragraph_id: ParagraphId, body: ParagraphUpdate, db: DatabaseDep) -> ParagraphRead:
-    """Replace a paragraph's text; its word count follows."""
-    async with db.write() as session:
+async def update_paragraph(paragraph_id: ParagraphId, body: ParagraphUpdate, resources: ResourcesDep) -> ParagraphRead:
+    """Replace a paragraph's text; its word count, index entry and the word counts follow."""
+    async with resources.db.write() as session:
         paragraph = await corpus_service.get_paragraph(session, paragraph_id)
         await corpus_service.update_paragraph(session, paragraph, body.content)
+    await resources.after_write()
     return ParagraphRead.model_validate(paragraph)
 
 
@@ -76,9 +79,10 @@ async def update_paragraph(paragraph_id: ParagraphId, body: ParagraphUpdate, db:
     responses=NOT_FOUND,
     dependencies=[WriteAccess],
 )
-async def delete_paragraph(paragraph_id: ParagraphId, db: DatabaseDep) -> Response:
-    """Delete a paragraph."""
-    async with db.write() as session:
+async def delete_paragraph(paragraph_id: ParagraphId, resources: ResourcesDep) -> Response:
+    """Delete a paragraph; its index entry and word counts go with it."""
+    async with resources.db.write() as session:
         paragraph = await corpus_service.get_paragraph(session, paragraph_id)
         await corpus_service.delete_paragraph(session, paragraph)
+    await resources.after_write()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,19 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Dialect, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -93,6 +105,21 @@ class WordCount(Base):
 
     word: Mapped[str] = mapped_column(Text, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
+
+
+class Definition(Base):
+    """What a provider said of a word, kept durably so a cache flush does not re-ask a rate-limited API.
+
+    `entry` is the found entry (`paragraphs.dictionary.schemas.Entry` as JSON), or NULL for "no provider
+    has this word", which expires sooner. Failures are never stored.
+    """
+
+    __tablename__ = "definition"
+
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
+    entry: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # Full-text structures written by hand in migrations, not modelled here (see paragraphs/search/):

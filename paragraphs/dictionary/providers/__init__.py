@@ -1,0 +1,1 @@
+"""Where definitions come from: dictionaryapi.dev (HTTP) and the offline dictionary we ship."""

@@ -1,0 +1,24 @@
+"""Route: GET /dictionary."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from paragraphs.deps import ResourcesDep
+from paragraphs.dictionary import service as dictionary_service
+from paragraphs.dictionary.schemas import DictionaryResponse
+
+router = APIRouter(tags=["dictionary"])
+
+
+@router.get("/dictionary")
+async def get_dictionary(
+    resources: ResourcesDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many of the most frequent words.")] = 10,
+) -> DictionaryResponse:
+    """The most frequent words of all stored paragraphs with their definitions, count desc then word asc."""
+    return await dictionary_service.top_words_with_definitions(
+        resources.db, resources.definitions, limit, resources.settings.dictionary_deadline_s
+    )

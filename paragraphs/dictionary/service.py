@@ -1,0 +1,185 @@
+"""Definitions in levels (cache -> `definition` table -> provider) and the top words of /dictionary.
+
+- One provider request in flight per word: in this process an asyncio task per word that every caller
+  awaits; across processes a cache lock (`SET NX` on Redis) that others wait behind, reading the cache.
+- Missing words are fetched in parallel under a deadline; words still unknown at the deadline are
+  answered with no definitions, and their fetches go on, so the next request has them.
+- "Found" is kept long, "not found" shorter; a provider failure is never kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from paragraphs import cache as cache_module
+from paragraphs import http
+from paragraphs.cache import Cache
+from paragraphs.db.engine import Database
+from paragraphs.db.models import Definition, utcnow
+from paragraphs.dictionary import counts
+from paragraphs.dictionary.providers.base import Provider
+from paragraphs.dictionary.schemas import DictionaryResponse, DictionaryWord, Entry, Lookup
+
+log = structlog.get_logger(__name__)
+
+FOUND_TTL = timedelta(days=30)
+NOT_FOUND_TTL = timedelta(days=1)
+CACHE_FOUND_TTL_S = 24 * 3600.0
+CACHE_NOT_FOUND_TTL_S = 3600.0
+LOCK_TTL_S = 30.0
+WAIT_POLL_S = 0.05
+
+
+def definition_key(word: str) -> str:
+    return cache_module.key("dictionary", "definition", word)
+
+
+def _lock_key(word: str) -> str:
+    return cache_module.key("dictionary", "lock", word)
+
+
+@dataclass
+class DefinitionStore:
+    db: Database
+    cache: Cache
+    provider: Provider
+    # Asked, without keeping the answer, for a word the provider failed on: a stop-gap, not a fact.
+    stopgap: Provider | None = None
+    _inflight: dict[str, asyncio.Task[Lookup]] = field(default_factory=dict)
+
+    async def define(self, words: Sequence[str], deadline_s: float) -> dict[str, Lookup]:
+        """What is known of each word after at most `deadline_s`; unknown words are left out."""
+        known = await self._from_cache(words)
+        missing = [word for word in words if word not in known]
+        if missing:
+            stored = await self._from_table(missing)
+            known.update(stored)
+            for lookup in stored.values():
+                await self._cache(lookup)
+            missing = [word for word in missing if word not in known]
+        if missing:
+            tasks = {word: self._flight(word) for word in missing}
+            done, _pending = await asyncio.wait(tasks.values(), timeout=deadline_s)
+            for word, task in tasks.items():
+                if task in done and task.exception() is None:
+                    known[word] = task.result()
+        return known
+
+    async def _from_cache(self, words: Iterable[str]) -> dict[str, Lookup]:
+        found: dict[str, Lookup] = {}
+        for word in words:
+            raw = await self.cache.get(definition_key(word))
+            cache_module.record("definition", raw is not None)
+            if raw is not None:
+                found[word] = Lookup.model_validate_json(raw)
+        return found
+
+    async def _from_table(self, words: Sequence[str]) -> dict[str, Lookup]:
+        now = utcnow()
+        async with self.db.read() as session:
+            rows = await session.scalars(
+                select(Definition).where(Definition.word.in_(words), Definition.expires_at > now)
+            )
+            return {
+                row.word: Lookup(word=row.word, entry=Entry.model_validate(row.entry) if row.entry else None)
+                for row in rows
+            }
+
+    async def _cache(self, lookup: Lookup) -> None:
+        ttl = CACHE_FOUND_TTL_S if lookup.entry else CACHE_NOT_FOUND_TTL_S
+        await self.cache.set(definition_key(lookup.word), lookup.model_dump_json().encode(), ttl)
+
+    def _flight(self, word: str) -> asyncio.Task[Lookup]:
+        task = self._inflight.get(word)
+        if task is None:
+            task = asyncio.create_task(self._fetch(word), name=f"define:{word}")
+            self._inflight[word] = task
+            task.add_done_callback(lambda _t: self._inflight.pop(word, None))
+        return task
+
+    async def _fetch(self, word: str) -> Lookup:
+        """Ask the provider once for `word` across processes, store the answer, return it."""
+        waited_until = time.monotonic() + LOCK_TTL_S
+        while not await self.cache.add(_lock_key(word), b"1", LOCK_TTL_S) and time.monotonic() < waited_until:
+            # Another process is asking; its answer lands in the cache (or its lock expires).
+            await asyncio.sleep(WAIT_POLL_S)
+            raw = await self.cache.get(definition_key(word))
+            if raw is not None:
+                return Lookup.model_validate_json(raw)
+            if (stored := await self._from_table([word])).get(word):
+                return stored[word]
+        try:
+            try:
+                entry = await self.provider.lookup(word)
+            except http.UpstreamFailure as exc:
+                log.warning("definition lookup failed", word=word, upstream=exc.upstream, reason=exc.reason)
+                if self.stopgap is not None and (entry := await self.stopgap.lookup(word)) is not None:
+                    return Lookup(word=word, entry=entry)
+                raise
+            lookup = Lookup(word=word, entry=entry)
+            await self._store(lookup)
+            await self._cache(lookup)
+            return lookup
+        finally:
+            await self.cache.delete(_lock_key(word))
+
+    async def _store(self, lookup: Lookup) -> None:
+        now = utcnow()
+        values = {
+            "word": lookup.word,
+            "entry": lookup.entry.model_dump(mode="json") if lookup.entry else None,
+            "fetched_at": now,
+            "expires_at": now + (FOUND_TTL if lookup.entry else NOT_FOUND_TTL),
+        }
+        insert = sqlite.insert if self.db.dialect == "sqlite" else postgresql.insert
+        statement = insert(Definition).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[Definition.word],
+            set_={key: statement.excluded[key] for key in ("entry", "fetched_at", "expires_at")},
+        )
+        async with self.db.write() as session:
+            await session.execute(statement)
+
+    async def close(self) -> None:
+        for task in list(self._inflight.values()):
+            task.cancel()
+        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+
+
+async def top_words_with_definitions(
+    db: Database, store: DefinitionStore, limit: int, deadline_s: float
+) -> DictionaryResponse:
+    """The `limit` most frequent words (count desc, word asc), defined as far as the deadline allows."""
+    started = time.monotonic()
+    async with db.read() as session:
+        top = await counts.top_words(session, limit)
+    known = await store.define([word for word, _ in top], deadline_s)
+    words = []
+    for word, count in top:
+        entry = known[word].entry if word in known else None
+        words.append(
+            DictionaryWord(
+                word=word,
+                count=count,
+                definitions=entry.definitions if entry else [],
+                phonetic=entry.phonetic if entry else None,
+                source=entry.source if entry else None,
+                meanings=entry.meanings if entry else [],
+            )
+        )
+    unknown = [word for word, _ in top if word not in known]
+    if unknown:
+        log.info(
+            "dictionary answered before definitions arrived",
+            words=unknown,
+            ms=round((time.monotonic() - started) * 1000),
+        )
+    return DictionaryResponse(words=words)
