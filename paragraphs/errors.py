@@ -14,11 +14,15 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+log = structlog.get_logger(__name__)
 
 
 class ErrorBody(BaseModel):
@@ -99,6 +103,20 @@ async def _render_validation(_request: Request, exc: Exception) -> JSONResponse:
     return AsciiJSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
+async def _render_database_down(_request: Request, exc: Exception) -> JSONResponse:
+    """A lost or refused database connection is the database's state, not a bug: 503, retry later."""
+    assert isinstance(exc, DBAPIError)  # noqa: S101 - registered for it only
+    if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+        raise exc
+    log.warning("database unavailable", error=f"{type(exc.orig).__name__}: {exc.orig}"[:300])
+    return JSONResponse(
+        {"detail": "the database is unavailable right now; nothing was changed, try again shortly"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _render)
     app.add_exception_handler(RequestValidationError, _render_validation)
+    app.add_exception_handler(DBAPIError, _render_database_down)

@@ -114,11 +114,14 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
     else:
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         write_engine = engine
+        # No pre-ping on the hot read pool (a round trip per checkout, a third of a cached /dictionary):
+        # after a database restart the first statement on a stale connection fails, which invalidates
+        # the whole pool, and that request gets a 503 (errors.py); the next ones reconnect.
         search_engine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            pool_recycle=600,
             connect_args={"server_settings": SEARCH_SERVER_SETTINGS},
         )
         dialect = "postgresql"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from paragraphs.deps import ResourcesDep
 from paragraphs.dictionary import service as dictionary_service
@@ -13,12 +13,13 @@ from paragraphs.dictionary.schemas import DictionaryResponse
 router = APIRouter(tags=["dictionary"])
 
 
-@router.get("/dictionary")
+@router.get("/dictionary", response_model=DictionaryResponse)
 async def get_dictionary(
     resources: ResourcesDep,
     limit: Annotated[int, Query(ge=1, le=100, description="How many of the most frequent words.")] = 10,
-) -> DictionaryResponse:
+) -> Response:
     """The most frequent words of all stored paragraphs with their definitions, count desc then word asc."""
-    return await dictionary_service.top_words_with_definitions(
+    body = await dictionary_service.dictionary_json(
         resources.db, resources.definitions, limit, resources.settings.dictionary_deadline_s
     )
+    return Response(body, media_type="application/json")
