@@ -1,4 +1,8 @@
-"""`Annotated` dependency aliases for routes."""
+"""`Annotated` dependency aliases for routes.
+
+Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` dependency in
+its thread pool, which cost ~0.2 ms a request here (half of a cached /dictionary).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from paragraphs.errors import Unauthorized
 from paragraphs.resources import Resources
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     resources = request.state.resources
     assert isinstance(resources, Resources)  # noqa: S101 - set by the lifespan
     return resources
@@ -24,14 +28,14 @@ def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_database(resources: ResourcesDep) -> Database:
+async def get_database(resources: ResourcesDep) -> Database:
     return resources.db
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def get_cache(resources: ResourcesDep) -> Cache:
+async def get_cache(resources: ResourcesDep) -> Cache:
     return resources.cache
 
 
@@ -45,7 +49,7 @@ def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
 
-def require_api_key(
+async def require_api_key(
     resources: ResourcesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],

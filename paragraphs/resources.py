@@ -12,6 +12,7 @@ from paragraphs.cache import Cache, MemoryCache, RedisCache
 from paragraphs.corpus.sources.base import ParagraphSource
 from paragraphs.corpus.sources.metaphorpsum import MAX_BODY_BYTES, MetaphorpsumSource
 from paragraphs.corpus.sources.offline import OfflineSource
+from paragraphs.corpus.version import CorpusVersion
 from paragraphs.db import migrate
 from paragraphs.db.engine import Database, create_database
 from paragraphs.dictionary import tasks as dictionary_tasks
@@ -41,9 +42,12 @@ class Resources:
     cache: Cache
     definitions: DefinitionStore
     jobs: JobQueue
+    corpus_version: CorpusVersion
 
     async def after_write(self) -> None:
-        """Call after a paragraph write has committed: definitions of the new top words get warmed."""
+        """Call after a paragraph write has committed: this process reads the new version next, and
+        definitions of the new top words get warmed."""
+        self.corpus_version.stale()
         await self.jobs.enqueue(dictionary_tasks.WARM_TOP_WORDS)
 
 
@@ -106,6 +110,10 @@ async def open_resources(settings: Settings, *, in_worker: bool = False) -> Asyn
             else InProcessJobs(lambda: resources)
         )
         stack.push_async_callback(jobs.close)
+        corpus_version = CorpusVersion(db)
+        if not in_worker:
+            corpus_version.start()
+        stack.push_async_callback(corpus_version.close)
         resources = Resources(
             settings=settings,
             db=db,
@@ -114,5 +122,6 @@ async def open_resources(settings: Settings, *, in_worker: bool = False) -> Asyn
             cache=cache,
             definitions=definitions,
             jobs=jobs,
+            corpus_version=corpus_version,
         )
         yield resources

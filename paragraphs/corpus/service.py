@@ -7,11 +7,12 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paragraphs import errors, http, text
 from paragraphs.corpus.sources.base import ParagraphSource
+from paragraphs.corpus.version import CHANNEL as CORPUS_CHANNEL
 from paragraphs.db.models import CorpusState, Paragraph, Source, utcnow
 from paragraphs.dictionary import counts as word_counts
 from paragraphs.search.engines import index_for
@@ -53,8 +54,12 @@ def _words(content: str) -> list[str]:
 
 
 async def _bump_version(session: AsyncSession) -> None:
-    """Every write moves the corpus version on, so no cached result outlives it."""
-    await session.execute(update(CorpusState).where(CorpusState.id == 1).values(version=CorpusState.version + 1))
+    """Every write moves the corpus version on, so no cached result outlives it; on PostgreSQL the new
+    version is also announced to listening processes when the transaction commits (corpus/version.py)."""
+    bump = update(CorpusState).where(CorpusState.id == 1).values(version=CorpusState.version + 1)
+    version = await session.scalar(bump.returning(CorpusState.version))
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(CORPUS_CHANNEL, str(version))))
 
 
 async def fetch_text(source: ParagraphSource) -> str:

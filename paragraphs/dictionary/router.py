@@ -20,6 +20,6 @@ async def get_dictionary(
 ) -> Response:
     """The most frequent words of all stored paragraphs with their definitions, count desc then word asc."""
     body = await dictionary_service.dictionary_json(
-        resources.db, resources.definitions, limit, resources.settings.dictionary_deadline_s
+        resources.db, resources.definitions, resources.corpus_version, limit, resources.settings.dictionary_deadline_s
     )
     return Response(body, media_type="application/json")

@@ -22,8 +22,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from paragraphs import cache as cache_module
 from paragraphs import http
 from paragraphs.cache import Cache
+from paragraphs.corpus.version import CorpusVersion
 from paragraphs.db.engine import Database
-from paragraphs.db.models import CorpusState, Definition, utcnow
+from paragraphs.db.models import Definition, utcnow
 from paragraphs.dictionary import counts
 from paragraphs.dictionary.providers.base import Provider
 from paragraphs.dictionary.schemas import DictionaryResponse, DictionaryWord, Entry, Lookup
@@ -160,17 +161,12 @@ def response_key(version: int, limit: int) -> str:
     return cache_module.key("dictionary", version, limit)
 
 
-VERSION = select(CorpusState.version).where(CorpusState.id == 1)
-
-
-async def dictionary_json(db: Database, store: DefinitionStore, limit: int, deadline_s: float) -> bytes:
+async def dictionary_json(
+    db: Database, store: DefinitionStore, corpus: CorpusVersion, limit: int, deadline_s: float
+) -> bytes:
     """GET /dictionary's body. A complete answer is cached under the corpus version, which every
-    write moves on: in steady state one primary-key read and one cache read, no re-serialising."""
-    async with db.search_engine.connect() as connection:
-        if db.dialect == "postgresql":
-            # One statement, no transaction around it: one round trip instead of three.
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        version = int(await connection.scalar(VERSION) or 0)
+    write moves on: in steady state a cache read, with the version known in-process (corpus/version.py)."""
+    version = await corpus.current()
     key = response_key(version, limit)
     cached = await store.cache.get(key)
     cache_module.record("dictionary", cached is not None)
