@@ -6,20 +6,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from paragraphs.app import create_app
 from paragraphs.settings import Settings
+from tests.apps import app_client
 
 
 @pytest.fixture
 async def guarded(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings.model_validate({"database_url": database_url, "offline": True, "api_keys": "k1, k2"})
-    app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://paragraphs.test") as client,
-    ):
+    async with app_client(settings) as client:
         yield client
 
 

@@ -10,13 +10,11 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from paragraphs.app import create_app
 from paragraphs.cache import Cache, MemoryCache, RedisCache
 from paragraphs.settings import Settings
+from tests.apps import app_client
 from tests.e2e.server import free_port
 from tests.services import missing
 
@@ -114,13 +112,7 @@ class TestRedisGoesAway:
         self, own_redis: RedisProcess, database_url: str
     ) -> None:
         settings = Settings(database_url=database_url, offline=True, redis_url=own_redis.url, _env_file=None)
-        app = create_app(settings)
-        async with (
-            LifespanManager(app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app), base_url="http://paragraphs.test"
-            ) as client,
-        ):
+        async with app_client(settings) as client:
             assert (await client.post("/paragraphs", json={"content": "cached apple"})).status_code == 201
             assert (await client.post("/search", json={"words": ["apple"]})).headers["X-Cache"] == "MISS"
             assert (await client.post("/search", json={"words": ["apple"]})).headers["X-Cache"] == "HIT"

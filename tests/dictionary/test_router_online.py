@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from paragraphs.app import create_app
 from paragraphs.settings import Settings
+from tests.apps import app_client
 from tests.fixtures.fake_dictionary import FakeDictionary, Mode
 
 CONTENT = "The cat is a cat. Be the dog, the owl and a fox; zebra zebra."
@@ -22,11 +21,7 @@ async def online(database_url: str, fake_dictionary: FakeDictionary) -> AsyncIte
     settings = Settings(
         database_url=database_url, dictionary_url=fake_dictionary.url, upstream_timeout=5, _env_file=None
     )
-    app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://paragraphs.test") as client,
-    ):
+    async with app_client(settings) as client:
         yield client
 
 

@@ -13,15 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 
 from paragraphs import text
-from paragraphs.app import create_app
 from paragraphs.db.engine import Database
 from paragraphs.db.models import Definition
 from paragraphs.settings import Settings
-from tests.e2e.server import cli_env
+from tests.apps import app_client
+from tests.e2e.server import cli_env, stop
 from tests.fixtures.fake_dictionary import FakeDictionary
 from tests.fixtures.fake_metaphorpsum import FakeMetaphorpsum
 from tests.services import RABBITMQ_URL, REDIS_URL, missing, reachable
@@ -75,12 +74,7 @@ def worker(settings_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.
         text=True,
     )
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process)
     log.close()
 
 
@@ -89,11 +83,7 @@ async def client(settings_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClien
     settings = Settings.model_validate(
         {key.removeprefix("PARAGRAPHS_").lower(): value for key, value in settings_env.items()}
     )
-    app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://paragraphs.test") as http,
-    ):
+    async with app_client(settings) as http:
         yield http
 
 
@@ -134,13 +124,7 @@ class TestWorkerWarmsDefinitions:
 class TestBrokenBroker:
     async def test_a_write_succeeds_and_readiness_says_the_queue_is_degraded(self, database_url: str) -> None:
         settings = Settings(database_url=database_url, offline=True, broker_url="redis://127.0.0.1:1/0", _env_file=None)
-        app = create_app(settings)
-        async with (
-            LifespanManager(app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app), base_url="http://paragraphs.test"
-            ) as http,
-        ):
+        async with app_client(settings) as http:
             started = time.monotonic()
             assert (await http.post("/paragraphs", json={"content": "still stored"})).status_code == 201
             assert time.monotonic() - started < 5
