@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from paragraphs import errors, jobs
 from paragraphs.corpus import ingest
 from paragraphs.corpus import service as corpus_service
-from paragraphs.corpus.sources.offline import OfflineGenerator
+from paragraphs.corpus.sources.offline import paragraphs_in_background
 from paragraphs.db import migrate as db_migrate
 from paragraphs.db.engine import create_database
 from paragraphs.db.models import Source
@@ -175,8 +175,7 @@ def seed(
 ) -> None:
     """Store COUNT paragraphs from the offline generator (benchmark and demo corpora)."""
     settings = _settings()
-    generator = OfflineGenerator(seed)
-    report = _ingest(settings, "seeding", count, generator.paragraphs(count), Source.OFFLINE, batch_size)
+    report = _ingest(settings, "seeding", count, paragraphs_in_background(seed, count), Source.OFFLINE, batch_size)
     console.print(f"stored {report.stored} paragraphs")
 
 

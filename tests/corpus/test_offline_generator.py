@@ -8,7 +8,13 @@ from importlib import resources
 import pytest
 
 from paragraphs import text
-from paragraphs.corpus.sources.offline import OfflineGenerator, OfflineSource, article, plural
+from paragraphs.corpus.sources.offline import (
+    OfflineGenerator,
+    OfflineSource,
+    article,
+    paragraphs_in_background,
+    plural,
+)
 
 
 def word_list(name: str) -> list[str]:
@@ -92,6 +98,16 @@ class TestWords:
     )  # fmt: skip
     def test_plurals(self, noun: str, expected: str) -> None:
         assert plural(noun) == expected
+
+
+class TestInBackground:
+    def test_a_child_process_makes_the_same_paragraphs_in_the_same_order(self) -> None:
+        assert list(paragraphs_in_background(5, 450)) == list(OfflineGenerator(5).paragraphs(450))
+
+    def test_stopping_early_stops_the_child(self) -> None:
+        paragraphs = paragraphs_in_background(6, 100_000)
+        assert next(paragraphs) == OfflineGenerator(6).paragraph()
+        paragraphs.close()
 
 
 class TestOfflineSource:
