@@ -54,20 +54,32 @@ class JobQueue(Protocol):
 
 
 class InProcessJobs:
-    """Runs jobs as asyncio tasks in this process, with retries and backoff; one pending run per job
-    and arguments (a burst of writes asks for one warm-up, not a thousand)."""
+    """Runs jobs as asyncio tasks in this process, with retries and backoff. A burst of writes asks
+    for one run, not a thousand: while a run is under way, more requests for the same job and
+    arguments make it run once more when it ends (it may have read the state before them)."""
 
     def __init__(self, resources_getter: Callable[[], Resources]) -> None:
         self._resources = resources_getter
         self._pending: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._again: set[tuple[str, str]] = set()
 
     async def enqueue(self, name: str, **kwargs: Any) -> None:
         key = (name, repr(sorted(kwargs.items())))
         if key in self._pending:
+            self._again.add(key)
             return
+        self._start(key, name, kwargs)
+
+    def _start(self, key: tuple[str, str], name: str, kwargs: dict[str, Any]) -> None:
         task = asyncio.create_task(self._run(name, kwargs), name=f"job:{name}")
         self._pending[key] = task
-        task.add_done_callback(lambda _t: self._pending.pop(key, None))
+        task.add_done_callback(lambda done: self._finished(key, name, kwargs, done))
+
+    def _finished(self, key: tuple[str, str], name: str, kwargs: dict[str, Any], done: asyncio.Task[None]) -> None:
+        self._pending.pop(key, None)
+        if key in self._again and not done.cancelled():
+            self._again.discard(key)
+            self._start(key, name, kwargs)
 
     async def _run(self, name: str, kwargs: dict[str, Any]) -> None:
         for attempt in range(RETRIES):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 import pytest
 from sqlalchemy import text
 
@@ -12,13 +9,7 @@ from paragraphs.corpus import service as corpus_service
 from paragraphs.corpus.version import CorpusVersion
 from paragraphs.db.engine import Database
 from paragraphs.db.models import Source
-
-
-async def eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+from tests.waiting import eventually
 
 
 async def write(db: Database, content: str) -> None:
