@@ -82,7 +82,7 @@ class CorpusVersion:
     async def _listen_once(self, dsn: str) -> None:
         """Listen on one connection until it is lost."""
         lost = asyncio.Event()
-        connection = await asyncpg.connect(dsn)
+        connection = await _connect(dsn)
         try:
             connection.add_termination_listener(lambda _connection: lost.set())
             await connection.add_listener(CHANNEL, lambda _c, _pid, _channel, payload: self._heard(int(payload)))
@@ -94,3 +94,15 @@ class CorpusVersion:
             self._listening = False
             if not connection.is_closed():
                 await connection.close()
+
+
+async def _connect(dsn: str) -> asyncpg.Connection:
+    """Connect; if cancelled meanwhile (the app stopping), close the connection the attempt still makes."""
+    attempt = asyncio.ensure_future(asyncpg.connect(dsn))
+    try:
+        return await asyncio.shield(attempt)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            connection = await asyncio.wait_for(attempt, timeout=5)
+            await connection.close()
+        raise
