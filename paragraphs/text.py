@@ -2,10 +2,11 @@
 
 Rules (design §3):
 - text is NFC-normalised, curly apostrophes (U+2019, U+2018, U+02BC) become `'`;
-- a word is a run of Unicode letters, digits and combining marks; an apostrophe between two such
-  runs keeps them one word (`don't`, `o'clock`); every other character separates words;
-- words are lower-cased (Unicode-aware) and a trailing possessive `'s` is dropped
-  (`zeitgeist's` -> `zeitgeist`, `it's` -> `it`).
+- a word is a run of Unicode letters and digits, each with the combining marks that follow it; an
+  apostrophe between two such runs keeps them one word (`don't`, `o'clock`); every other character
+  separates words;
+- a trailing possessive `'s` is dropped (`zeitgeist's` -> `zeitgeist`, `it's` -> `it`) and words
+  are lower-cased (Unicode-aware).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ import regex
 # mark (often typed for it), U+02BC modifier letter apostrophe, U+FF07 fullwidth apostrophe.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
 
-_WORD = regex.compile(r"[\p{L}\p{N}\p{M}]+(?:'[\p{L}\p{N}\p{M}]+)*")
+# A word starts with a letter or digit; combining marks only follow one (a lone mark, or an emoji's
+# variation selector U+FE0F, is not a word and does not glue onto the next one).
+_PART = r"(?:[\p{L}\p{N}]\p{M}*)+"
+_WORD = regex.compile(rf"{_PART}(?:'{_PART})*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +49,12 @@ def prepare(text: str) -> str:
 # Words repeat (Zipf): caching the per-match normalisation makes tokenizing ~3x faster.
 @lru_cache(maxsize=200_000)
 def _word_of(match: str) -> str:
-    word = unicodedata.normalize("NFC", match.lower())
-    if word.endswith("'s"):  # the pattern guarantees a letter before the apostrophe
-        word = word[:-2]
-    return word
+    # Possessives go before lower-casing (in `ΟΔΟΣ'S` the Σ is final only once `'S` is gone), and
+    # all of them (`x's's` is `x`, so every word re-tokenizes to itself). The pattern guarantees a
+    # letter or digit before the first apostrophe, so the word never empties.
+    while match.endswith(("'s", "'S")):
+        match = match[:-2]
+    return unicodedata.normalize("NFC", match.lower())
 
 
 def tokens(text: str) -> Iterator[Token]:
