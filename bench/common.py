@@ -23,6 +23,8 @@ from paragraphs.db.models import Paragraph, Source
 
 ADMIN_URL = os.environ.get("PARAGRAPHS_BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SEED = 20261122
+# Name prefix of the benchmark databases, so that two checkouts (or schemas) do not share one.
+DB_PREFIX = os.environ.get("PARAGRAPHS_BENCH_DB_PREFIX", "paragraphs_bench")
 
 
 class NullCache:

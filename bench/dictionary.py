@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy import insert, select, text
 
 from bench import results
-from bench.common import SEED, corpus_of, ensure_postgres_database, machine, timed
+from bench.common import DB_PREFIX, SEED, corpus_of, ensure_postgres_database, machine, timed
 from paragraphs import text as tokenizer
 from paragraphs.cache import MemoryCache
 from paragraphs.corpus import ingest
@@ -64,6 +64,7 @@ async def bench_top10(db: Database, repeats: int) -> list[str]:
     service = await timed(lambda: dictionary_service.top_words_with_definitions(db, store, 10, 5), repeats, warmup=3)
     corpus = CorpusVersion(db)
     cached = await timed(lambda: dictionary_service.dictionary_json(db, store, corpus, 10, 5), repeats, warmup=3)
+    await corpus.close()
     started = time.perf_counter()
     naive_result = await naive_top10(db)
     naive_ms = (time.perf_counter() - started) * 1000
@@ -156,7 +157,7 @@ async def bench_writes(count: int) -> list[str]:
     contents = list(OfflineGenerator(SEED + 1).paragraphs(count))
     rates = {}
     for name in ("ours", "plain"):
-        url = await ensure_postgres_database(f"paragraphs_bench_writes_{name}")
+        url = await ensure_postgres_database(f"{DB_PREFIX}_writes_{name}")
         db = create_database(url)
         await migrate.upgrade(db.write_engine)
         async with db.write() as session:
@@ -188,7 +189,7 @@ async def bench_writes(count: int) -> list[str]:
 async def main(args: argparse.Namespace) -> None:
     configure_logging("warning")
     OUT.mkdir(exist_ok=True)
-    url = await ensure_postgres_database(f"paragraphs_bench_{args.count}")
+    url = await ensure_postgres_database(f"{DB_PREFIX}_{args.count}")
     db = await corpus_of(url, args.count)
     try:
         top = await bench_top10(db, args.repeats)

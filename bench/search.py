@@ -2,7 +2,7 @@
 
     python -m bench.search [--count 100000] [--repeats 30] [--naive-repeats 3]
 
-PostgreSQL: a database `paragraphs_bench_<count>` (created, migrated and seeded once, then reused).
+PostgreSQL: a database `paragraphs_bench_<count>` (prefix: PARAGRAPHS_BENCH_DB_PREFIX) (created, migrated and seeded once, then reused).
 SQLite: bench/out/paragraphs_<count>.db. Service level = `search_service.search` with the result
 cache disabled (no HTTP). Naive = `content ~* '\\yword\\y'` per word (SQLite: the same regex as a
 REGEXP function), count plus first page, as the design this service replaces did.
@@ -22,12 +22,15 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from bench import results
-from bench.common import NullCache, Timing, corpus_of, ensure_postgres_database, machine, timed
+from bench.common import DB_PREFIX, NullCache, Timing, corpus_of, ensure_postgres_database, machine, timed
 from paragraphs import text as tokenizer
 from paragraphs.db.engine import Database
 from paragraphs.db.models import Paragraph
 from paragraphs.logs import configure_logging
+from paragraphs.search import postgres as postgres_index
 from paragraphs.search import service as search_service
+from paragraphs.search import sqlite as sqlite_index
+from paragraphs.search.index import Query
 from paragraphs.search.schemas import SearchRequest
 
 OUT = Path(__file__).parent / "out"
@@ -39,6 +42,8 @@ class Case:
     label: str
     words: tuple[str, ...]
     operator: str
+    offset: int = 0
+    naive: bool = True  # the regex scan of OR-of-10 or deep pages takes minutes: not run
 
 
 async def document_frequencies(db: Database) -> tuple[dict[str, float], float]:
@@ -59,7 +64,7 @@ def nearest(frequencies: dict[str, float], share: float, skip: set[str]) -> str:
     )
 
 
-def cases(frequencies: dict[str, float]) -> list[Case]:
+def cases(frequencies: dict[str, float], count: int) -> list[Case]:
     picked: set[str] = set()
 
     def pick(share: float) -> str:
@@ -78,15 +83,64 @@ def cases(frequencies: dict[str, float]) -> list[Case]:
         Case("common OR common", (common, common2), "or"),
         Case("rare AND medium AND common", (rare, medium, common), "and"),
         Case("rare OR medium OR common", (rare, medium, common), "or"),
+        Case("OR of 10 common words", tuple(pick(0.5 + 0.04 * i) for i in range(10)), "or", naive=False),
+        Case(f"common, offset {count // 10:,}", (common,), "and", offset=count // 10, naive=False),
     ]
 
 
 async def ours(db: Database, case: Case, repeats: int) -> tuple[Timing, int]:
-    request = SearchRequest(words=list(case.words), operator=case.operator, limit=100)  # type: ignore[arg-type]
+    request = SearchRequest(words=list(case.words), operator=case.operator, limit=100, offset=case.offset)  # type: ignore[arg-type]
     cache = NullCache()
     response, _ = await search_service.search(db, cache, request)
-    timing = await timed(lambda: search_service.search(db, cache, request), repeats)
+    timing = await timed(lambda: search_service.search_json(db, cache, request), repeats)
     return timing, response.total_count
+
+
+_PG_COUNT = "SELECT count(*) FROM paragraph_search WHERE vector @@ CAST(:q AS tsquery)"
+_PG_PAGE = (
+    "SELECT paragraph_id FROM paragraph_search WHERE vector @@ CAST(:q AS tsquery) "
+    "ORDER BY paragraph_id DESC LIMIT 100 OFFSET :offset"
+)
+_ROWS = "SELECT id, content, source, word_count, created_at FROM paragraph WHERE id IN ({ids})"
+
+
+async def raw_postgres(db: Database, case: Case, repeats: int) -> Timing:
+    """The index alone: GIN count, then the page as the planner likes it, then the page's rows."""
+    params = {"q": postgres_index.tsquery_literal(Query(case.words, case.operator)), "offset": case.offset}  # type: ignore[arg-type]
+
+    async def run() -> None:
+        async with db.search_engine.connect() as connection:
+            await connection.scalar(text(_PG_COUNT), params)
+            ids = list((await connection.scalars(text(_PG_PAGE), params)).all())
+            if ids:
+                await connection.execute(text(_ROWS.format(ids=",".join(map(str, ids)))))
+
+    return await timed(run, repeats)
+
+
+def raw_sqlite(path: Path, case: Case, repeats: int) -> Timing:
+    """The FTS5 index alone, in-process: count, page of rowids, the page's rows."""
+    connection = sqlite3.connect(path)
+    match = sqlite_index.match_expression(Query(case.words, case.operator))  # type: ignore[arg-type]
+    samples = []
+    try:
+        for n in range(repeats + 1):
+            started = time.perf_counter()
+            connection.execute("SELECT count(*) FROM paragraph_fts WHERE paragraph_fts MATCH ?", [match]).fetchone()
+            ids = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT rowid FROM paragraph_fts WHERE paragraph_fts MATCH ? ORDER BY rowid DESC LIMIT 100 OFFSET ?",
+                    [match, case.offset],
+                )
+            ]
+            if ids:
+                connection.execute(_ROWS.format(ids=",".join(map(str, ids)))).fetchall()
+            if n:  # the first run warms up
+                samples.append((time.perf_counter() - started) * 1000)
+    finally:
+        connection.close()
+    return Timing(samples)
 
 
 def _regex_where(words: tuple[str, ...], operator: str, placeholder: str) -> str:
@@ -131,12 +185,16 @@ def naive_sqlite(path: Path, case: Case, repeats: int) -> tuple[Timing, int]:
     return Timing(samples), total
 
 
-def row(engine: str, case: Case, mine: Timing, total: int, naive: Timing, naive_total: int) -> str:
-    ratio = naive.p50 / mine.p50
-    agree = "" if naive_total == total else f" (naive counted {naive_total})"
+def row(engine: str, case: Case, mine: Timing, total: int, raw: Timing, naive: tuple[Timing, int] | None) -> str:
+    words = " ".join(case.words) if len(case.words) <= 3 else f"{' '.join(case.words[:3])} … ({len(case.words)})"
+    if naive is None:
+        naive_cells = "| not run | |"
+    else:
+        agree = "" if naive[1] == total else f" (naive counted {naive[1]})"
+        naive_cells = f"| {naive[0].p50:.0f}{agree} | {naive[0].p50 / mine.p50:,.0f}x |"
     return (
-        f"| {engine} | {case.label} | `{' '.join(case.words)}` | {total}{agree} | {mine.p50:.2f} | {mine.p95:.2f} "
-        f"| {naive.p50:.0f} | {ratio:,.0f}x |"
+        f"| {engine} | {case.label} | `{words}` | {total} | {mine.p50:.2f} | {mine.p95:.2f} "
+        f"| {raw.p50:.2f} | {mine.p50 / raw.p50:.1f}x {naive_cells}"
     )
 
 
@@ -148,13 +206,19 @@ async def bench_engine(engine: str, database_url: str, args: argparse.Namespace,
             f"<!-- {engine}: {args.count} paragraphs, {words_per_paragraph:.0f} words each on average, "
             f"{len(frequencies)} distinct words in the first {SAMPLE} -->"
         ]
-        for case in cases(frequencies):
+        for case in cases(frequencies, args.count):
             mine, total = await ours(db, case, args.repeats)
             if sqlite_path is None:
-                naive, naive_total = await naive_postgres(db, case, args.naive_repeats)
+                raw = await raw_postgres(db, case, args.repeats)
             else:
-                naive, naive_total = await asyncio.to_thread(naive_sqlite, sqlite_path, case, args.naive_repeats)
-            lines.append(row(engine, case, mine, total, naive, naive_total))
+                raw = await asyncio.to_thread(raw_sqlite, sqlite_path, case, args.repeats)
+            naive: tuple[Timing, int] | None = None
+            if case.naive and args.naive_repeats:
+                if sqlite_path is None:
+                    naive = await naive_postgres(db, case, args.naive_repeats)
+                else:
+                    naive = await asyncio.to_thread(naive_sqlite, sqlite_path, case, args.naive_repeats)
+            lines.append(row(engine, case, mine, total, raw, naive))
             print(lines[-1], flush=True)
         return lines
     finally:
@@ -166,7 +230,7 @@ async def main(args: argparse.Namespace) -> None:
     OUT.mkdir(exist_ok=True)
     for engine in args.engines:
         if engine == "postgresql":
-            url, path = await ensure_postgres_database(f"paragraphs_bench_{args.count}"), None
+            url, path = await ensure_postgres_database(f"{DB_PREFIX}_{args.count}"), None
         else:
             path = OUT / f"paragraphs_{args.count}.db"
             url = f"sqlite:///{path}"
@@ -181,10 +245,11 @@ def header(args: argparse.Namespace) -> list[str]:
         f"Machine: {machine()}  ",
         f"Corpus: {args.count} paragraphs from `paragraphs seed --seed {20261122}` (offline generator), limit 100, "
         f"our p50/p95 over {args.repeats} runs after a warm-up, naive p50 over {args.naive_repeats} runs; "
-        "times in ms; ratio = naive p50 / our p50.",
+        "times in ms. Ours: the service (`search_json`, result cache off; limit 100); raw index: the same count, page and "
+        "rows as bare SQL on one connection (GIN count + `ORDER BY id DESC` as the planner likes; FTS5 in-process).",
         "",
-        "| engine | query | words | total_count | ours p50 | ours p95 | naive p50 | ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "| engine | query | words | total_count | ours p50 | ours p95 | raw index p50 | ours / raw | naive p50 | naive / ours |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
 
 

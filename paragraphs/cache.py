@@ -54,11 +54,24 @@ def record(feature: str, hit: bool) -> None:
 
 
 class MemoryCache:
-    """A bounded TTL cache in this process, least recently used out first."""
+    """A bounded TTL cache in this process, least recently used out first.
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    Bounded twice: by entries, and by the bytes of the values (a search result of 100 paragraphs is
+    ~320 KB, so 10,000 of them would be 3 GB). A value larger than the whole budget is not kept.
+    """
+
+    def __init__(self, max_entries: int = 10_000, max_bytes: int = 64 * 2**20) -> None:
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     async def get(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
@@ -66,16 +79,25 @@ class MemoryCache:
             return None
         expires_at, value = entry
         if expires_at <= time.monotonic():
-            del self._entries[key]
+            self._drop(key)
             return None
         self._entries.move_to_end(key)
         return value
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        self._drop(key)
+        if len(value) > self._max_bytes:
+            return
         self._entries[key] = (time.monotonic() + ttl_s, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        self._bytes += len(value)
+        while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+            _key, (_expires_at, oldest) = self._entries.popitem(last=False)
+            self._bytes -= len(oldest)
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry[1])
 
     async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
         if await self.get(key) is not None:
@@ -84,13 +106,14 @@ class MemoryCache:
         return True
 
     async def delete(self, key: str) -> None:
-        self._entries.pop(key, None)
+        self._drop(key)
 
     async def state(self) -> tuple[CacheState, str]:
-        return "ok", f"in-process, {len(self._entries)} entries"
+        return "ok", f"in-process, {len(self._entries)} entries, {self._bytes} bytes"
 
     async def close(self) -> None:
         self._entries.clear()
+        self._bytes = 0
 
 
 class RedisCache:
@@ -165,3 +188,56 @@ class RedisCache:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+# Versioned values kept in-process in front of Redis: long enough to spare Redis the hot keys, short
+# enough that memory follows the working set.
+LOCAL_TTL_S = 60.0
+
+
+def is_versioned(key: str) -> bool:
+    """`paragraphs:<feature>:<corpus version>:...`: the value under such a key never changes (a
+    write makes a new version, hence a new key), so any process may keep a copy."""
+    parts = key.split(":", 3)
+    return len(parts) > 2 and parts[2].isdigit()
+
+
+class LayeredCache:
+    """Redis (shared by every process) behind an in-process layer for versioned keys only.
+
+    A cached search or /dictionary then costs a dictionary look-up in this process instead of a Redis
+    round trip; other keys (definitions, which a refresh changes, and locks) always go to Redis.
+    """
+
+    def __init__(self, shared: Cache, local: MemoryCache) -> None:
+        self._shared = shared
+        self._local = local
+
+    async def get(self, key: str) -> bytes | None:
+        if not is_versioned(key):
+            return await self._shared.get(key)
+        value = await self._local.get(key)
+        if value is None:
+            value = await self._shared.get(key)
+            if value is not None:
+                await self._local.set(key, value, LOCAL_TTL_S)
+        return value
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        if is_versioned(key):
+            await self._local.set(key, value, min(ttl_s, LOCAL_TTL_S))
+        await self._shared.set(key, value, ttl_s)
+
+    async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        return await self._shared.add(key, value, ttl_s)
+
+    async def delete(self, key: str) -> None:
+        await self._local.delete(key)
+        await self._shared.delete(key)
+
+    async def state(self) -> tuple[CacheState, str]:
+        return await self._shared.state()
+
+    async def close(self) -> None:
+        await self._local.close()
+        await self._shared.close()

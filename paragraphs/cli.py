@@ -1,18 +1,24 @@
-"""The `paragraphs` command (also `python -m paragraphs`). Commands hold no logic: they call services."""
+"""The `paragraphs` command (also `python -m paragraphs`). Commands hold no logic: they call services.
+
+A command that fails prints one `error: ...` line (paragraphs/startup.py says what, where, what to do)
+and exits 1; `paragraphs --debug COMMAND` prints the traceback too.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import traceback
 from collections.abc import Awaitable, Iterable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, BinaryIO, NoReturn, TypeVar
 
+import structlog
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from paragraphs import errors, jobs
+from paragraphs import __version__, errors, jobs, serving, worker_monitoring
 from paragraphs.corpus import ingest
 from paragraphs.corpus import service as corpus_service
 from paragraphs.corpus.sources.offline import paragraphs_in_background
@@ -21,8 +27,9 @@ from paragraphs.db.engine import create_database
 from paragraphs.db.models import Source
 from paragraphs.dictionary import tasks as _dictionary_tasks  # noqa: F401 - registers the jobs
 from paragraphs.logs import configure_logging
-from paragraphs.resources import SchemaBehind, open_resources, prepare_schema
+from paragraphs.resources import open_resources, prepare_schema
 from paragraphs.settings import Settings
+from paragraphs.startup import ConfigurationError, check_broker, describe, explain, load_settings
 
 app = typer.Typer(
     help="paragraphs: collect paragraphs, search them, define their most frequent words.", no_args_is_help=True
@@ -31,21 +38,44 @@ console = Console(stderr=True)
 T = TypeVar("T")
 
 
+class _State:
+    debug = False
+    settings: Settings | None = None
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"paragraphs {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="On failure, print the traceback too.")] = False,
+) -> None:
+    """paragraphs: collect paragraphs, search them, define their most frequent words."""
+    _State.debug = debug
+
+
 def _settings() -> Settings:
-    settings = Settings()
+    settings = load_settings()
+    _State.settings = settings
     configure_logging(settings.log_level, json=settings.log_json)
     return settings
+
+
+def _log_start(settings: Settings, what: str) -> None:
+    structlog.get_logger("paragraphs").info(f"starting {what}", **describe(settings))
 
 
 def _run(coroutine: Awaitable[T]) -> T:
     async def main() -> T:
         return await coroutine
 
-    try:
-        return asyncio.run(main())
-    except SchemaBehind as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    return asyncio.run(main())
 
 
 def _progress() -> Progress:
@@ -58,21 +88,24 @@ def _progress() -> Progress:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default PARAGRAPHS_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (default PARAGRAPHS_PORT).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes (default PARAGRAPHS_WORKERS, else one per core on PostgreSQL, one on SQLite).",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API."""
-    import uvicorn
-
-    from paragraphs.app import create_app
-
     settings = _settings()
     _run(_check_schema(settings))
-    uvicorn.run(
-        create_app(settings),
+    _log_start(settings, "serve")
+    serving.run(
+        settings,
         host=host or settings.host,
         port=port or settings.port,
-        log_config=None,
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
+        workers=workers or serving.default_workers(settings),
     )
 
 
@@ -117,8 +150,7 @@ def fetch(
                     try:
                         content = await corpus_service.fetch_text(resources.source)
                     except errors.AppError as exc:
-                        console.print(f"[red]error:[/red] {exc.detail} (stored {stored} of {n})")
-                        raise typer.Exit(1) from exc
+                        _fail(f"{exc.detail} (stored {stored} of {n})")
                     async with resources.db.write() as session:
                         await corpus_service.create_paragraph(session, content, resources.source.source)
                     stored += 1
@@ -148,21 +180,31 @@ def _ingest(
 
 @app.command("import")
 def import_(
-    file: Annotated[str, typer.Argument(help="A text file, paragraphs separated by blank lines; - for stdin.")],
+    file: Annotated[str, typer.Argument(help="A UTF-8 text file, paragraphs separated by blank lines; - for stdin.")],
     batch_size: Annotated[
         int, typer.Option(min=1, max=10_000, help="Paragraphs per transaction.")
     ] = ingest.DEFAULT_BATCH_SIZE,
 ) -> None:
     """Store the paragraphs of a text file."""
     settings = _settings()
-    if file != "-" and not Path(file).is_file():
-        console.print(f"[red]error:[/red] no such file: {file}")
-        raise typer.Exit(2)
-    with sys.stdin if file == "-" else Path(file).open(encoding="utf-8") as stream:
-        report = _ingest(
-            settings, f"importing {file}", None, ingest.split_paragraphs(stream), Source.IMPORT, batch_size
-        )
+    name = "standard input" if file == "-" else file
+    with _open_input(file) as stream:
+        lines = ingest.decoded_lines(stream, name)
+        report = _ingest(settings, f"importing {name}", None, ingest.split_paragraphs(lines), Source.IMPORT, batch_size)
     console.print(f"stored {report.stored} paragraphs, skipped {report.skipped}")
+
+
+def _open_input(file: str) -> BinaryIO:
+    """The file's bytes (stdin's for -); a file that cannot be opened is a usage error (exit 2)."""
+    if file == "-":
+        if sys.stdin is None:
+            _fail("standard input is closed; pass a file, or pipe text into `paragraphs import -`", code=2)
+        return sys.stdin.buffer
+    try:
+        return Path(file).open("rb")
+    except OSError as exc:
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc)).lower()
+        _fail(f"cannot open {file}: {reason}", code=2)
 
 
 @app.command()
@@ -183,15 +225,35 @@ def seed(
 def worker(
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 2,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, or solo for one process.")] = "prefork",
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve the worker's Prometheus metrics on this port.")
+    ] = None,
 ) -> None:
     """Run a Celery worker for the background jobs (needs PARAGRAPHS_BROKER_URL)."""
     settings = _settings()
     if not settings.broker_url:
-        console.print("[red]error:[/red] PARAGRAPHS_BROKER_URL is not set; without a broker, jobs run inside `serve`")
-        raise typer.Exit(2)
+        _fail("PARAGRAPHS_BROKER_URL is not set; without a broker, jobs run inside `serve`", code=2)
+    if metrics_port is not None:
+        worker_monitoring.reexec_with_metrics_directory()
     _run(_check_schema(settings))
-    jobs.run_worker(settings, concurrency, pool)
+    check_broker(settings)
+    _log_start(settings, "worker")
+    jobs.run_worker(settings, concurrency, pool, metrics_port)
+
+
+def _fail(message: str, *, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
 
 
 def main() -> None:
-    app()
+    """The console script: any failure is one `error:` line (and the traceback with --debug), exit 1."""
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the one place a command's failure becomes a message
+        if _State.debug:
+            traceback.print_exception(exc)
+        problems = exc.problems if isinstance(exc, ConfigurationError) else [explain(exc, _State.settings)]
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        sys.exit(1)

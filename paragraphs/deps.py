@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from paragraphs.cache import Cache
 from paragraphs.db.engine import Database
 from paragraphs.errors import Unauthorized
+from paragraphs.ratelimit import LimitGroup, too_many
 from paragraphs.resources import Resources
+from paragraphs.settings import Settings
 
 
 async def get_resources(request: Request) -> Resources:
@@ -33,6 +35,13 @@ async def get_database(resources: ResourcesDep) -> Database:
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_settings(resources: ResourcesDep) -> Settings:
+    return resources.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_cache(resources: ResourcesDep) -> Cache:
@@ -69,3 +78,24 @@ async def require_api_key(
 
 
 WriteAccess = Depends(require_api_key)
+
+
+def rate_limit(group: LimitGroup) -> Any:
+    """A route dependency spending one request of the client's budget for `group`: 429 when it is spent,
+    else the `RateLimit-*` headers on the response."""
+
+    async def spend(request: Request, response: Response, resources: ResourcesDep) -> None:
+        limiter = resources.ratelimit
+        decision = await limiter.hit(group, limiter.client_id(request))
+        if decision is None:
+            return
+        if not decision.allowed:
+            raise too_many(decision)
+        response.headers.update(decision.headers())
+
+    return Depends(spend)
+
+
+FetchLimit = rate_limit(LimitGroup.FETCH)
+WriteLimit = rate_limit(LimitGroup.WRITE)
+SearchLimit = rate_limit(LimitGroup.SEARCH)

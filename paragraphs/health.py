@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import Gauge
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from paragraphs.db.engine import Database
 from paragraphs.deps import ResourcesDep
+from paragraphs.resources import Resources
 
 router = APIRouter(tags=["health"])
 
-CHECK_TIMEOUT_S = 2.0
+# Readiness must flip within a second when the database goes (docs/operations.md).
+CHECK_TIMEOUT_S = 0.8
+
+# Refreshed by every readiness check (the load balancer's or compose's probe): alerts read it.
+DEPENDENCY_UP = Gauge(
+    "paragraphs_dependency_up", "1 when a dependency was ok at the last readiness check, else 0.", ["dependency"]
+)
 
 State = Literal["ok", "degraded", "down", "disabled"]
 
@@ -40,6 +48,12 @@ async def health() -> Health:
     return Health(status="ok")
 
 
+@router.head("/health", include_in_schema=False)
+async def health_head() -> Response:
+    """Liveness for probes that send HEAD: the status of GET /health, no body."""
+    return Response(status_code=200)
+
+
 async def _database_state(db: Database) -> DependencyState:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S), db.engine.connect() as connection:
@@ -52,16 +66,35 @@ async def _database_state(db: Database) -> DependencyState:
 @router.get("/health/ready", responses={503: {"model": Readiness, "description": "a required dependency is down"}})
 async def readiness(resources: ResourcesDep) -> JSONResponse:
     """Readiness: each dependency's state; 503 when a required one is down."""
+    body = await _readiness(resources)
+    return JSONResponse(body.model_dump(), status_code=_status(body))
+
+
+@router.head("/health/ready", include_in_schema=False)
+async def readiness_head(resources: ResourcesDep) -> Response:
+    """Readiness for probes that send HEAD: the status of GET /health/ready, no body."""
+    return Response(status_code=_status(await _readiness(resources)))
+
+
+def _status(body: Readiness) -> int:
+    return 503 if body.status == "down" else 200
+
+
+async def _readiness(resources: Resources) -> Readiness:
     cache_state, cache_detail = await resources.cache.state()
     queue_state, queue_detail = await resources.jobs.state()
+    limiter_state, limiter_detail = await resources.ratelimit.state()
     checks = {
         "database": await _database_state(resources.db),
         "cache": DependencyState(status=cache_state, detail=cache_detail),
         "queue": DependencyState(status=queue_state, detail=queue_detail),
+        "ratelimit": DependencyState(status=limiter_state, detail=limiter_detail),
     }
+    for name, check in checks.items():
+        if check.status != "disabled":
+            DEPENDENCY_UP.labels(name).set(1 if check.status == "ok" else 0)
     states = {check.status for check in checks.values()}
     overall: Literal["ok", "degraded", "down"] = (
         "down" if "down" in states else "degraded" if "degraded" in states else "ok"
     )
-    body = Readiness(status=overall, checks=checks)
-    return JSONResponse(body.model_dump(), status_code=503 if overall == "down" else 200)
+    return Readiness(status=overall, checks=checks)

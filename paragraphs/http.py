@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import httpx
 import stamina
 import structlog
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +34,9 @@ UPSTREAM_SECONDS = Histogram(
     "paragraphs_upstream_call_seconds",
     "Duration of calls to third-party services, retries included.",
     ["upstream"],
+)
+UPSTREAM_CIRCUIT_OPEN = Gauge(
+    "paragraphs_upstream_circuit_open", "1 while the upstream's circuit breaker is open (calls refused).", ["upstream"]
 )
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -177,12 +180,14 @@ class Upstream:
             self._failed(type(exc).__name__, started)
             raise
         self.breaker.record_success()
+        UPSTREAM_CIRCUIT_OPEN.labels(self.name).set(0)
         UPSTREAM_CALLS.labels(self.name, "ok").inc()
         UPSTREAM_SECONDS.labels(self.name).observe(time.monotonic() - started)
         return response
 
     def _failed(self, outcome: str, started: float) -> None:
         self.breaker.record_failure()
+        UPSTREAM_CIRCUIT_OPEN.labels(self.name).set(0 if self.breaker.opened_at is None else 1)
         UPSTREAM_CALLS.labels(self.name, outcome).inc()
         UPSTREAM_SECONDS.labels(self.name).observe(time.monotonic() - started)
 

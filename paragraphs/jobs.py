@@ -5,21 +5,27 @@ Jobs are named `<feature>.<verb>`, take plain values, are idempotent, and have a
 process keeps one event loop (an `asyncio.Runner`) and one set of resources built on it, made on the
 first task it runs and closed when the process ends.
 
-Sending never fails the caller: a broker that is down is logged and counted, the write stands.
+Sending never fails or slows the caller: Celery jobs are published in the background, and a broker
+that is down is logged, counted and left alone for a few seconds; the write stands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
+import math
 import os
+import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import stamina
 import structlog
 from celery import Celery, Task
 from prometheus_client import Counter
 
+from paragraphs import worker_monitoring
 from paragraphs.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,6 +40,12 @@ JOBS: dict[str, JobBody] = {}
 QueueState = Literal["ok", "degraded"]
 
 PUBLISH_TIMEOUT_S = 3.0
+BROKER_RETRY_AFTER_S = 5.0  # after a failed publish, as RedisCache waits after a Redis error
+WORKER_CHECK_S = 5.0  # readiness pings the workers at most this often
+WORKER_PING_TIMEOUT_S = 1.0
+# No answer for this long: the queue is degraded (PARAGRAPHS_WORKER_SILENCE_S; a solo-pool worker
+# cannot answer while it runs a job, a prefork one can).
+WORKER_SILENCE_S = 15.0
 RETRIES = 5
 
 
@@ -62,8 +74,11 @@ class InProcessJobs:
         self._resources = resources_getter
         self._pending: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._again: set[tuple[str, str]] = set()
+        self._closed = False
 
     async def enqueue(self, name: str, **kwargs: Any) -> None:
+        if self._closed:
+            return  # shutting down: a job started now would outlive the database pool
         key = (name, repr(sorted(kwargs.items())))
         if key in self._pending:
             self._again.add(key)
@@ -77,63 +92,144 @@ class InProcessJobs:
 
     def _finished(self, key: tuple[str, str], name: str, kwargs: dict[str, Any], done: asyncio.Task[None]) -> None:
         self._pending.pop(key, None)
-        if key in self._again and not done.cancelled():
+        if key in self._again and not done.cancelled() and not self._closed:
             self._again.discard(key)
             self._start(key, name, kwargs)
 
     async def _run(self, name: str, kwargs: dict[str, Any]) -> None:
-        for attempt in range(RETRIES):
-            try:
-                await JOBS[name](self._resources(), **kwargs)
-            except Exception as exc:  # noqa: BLE001 - a job's failure is logged and retried, never raised
-                JOB_OUTCOMES.labels(name, "retry").inc()
-                log.warning("job failed", job=name, attempt=attempt + 1, error=f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(min(2.0**attempt, 30.0))
-            else:
-                JOB_OUTCOMES.labels(name, "ok").inc()
-                return
-        JOB_OUTCOMES.labels(name, "failed").inc()
+        """Up to RETRIES attempts, 1 s doubling to at most 30 s between them, plus up to 1 s of jitter
+        (stamina, as for HTTP calls and database writes)."""
+        try:
+            async for attempt in stamina.retry_context(
+                on=Exception, attempts=RETRIES, timeout=None, wait_initial=1.0, wait_max=30.0, wait_jitter=1.0
+            ):
+                with attempt:
+                    try:
+                        await JOBS[name](self._resources(), **kwargs)
+                    except Exception as exc:
+                        JOB_OUTCOMES.labels(name, "retry").inc()
+                        log.warning("job failed", job=name, attempt=attempt.num, error=f"{type(exc).__name__}: {exc}")
+                        raise
+        except Exception:  # noqa: BLE001 - a job's failure is logged and retried, never raised
+            JOB_OUTCOMES.labels(name, "failed").inc()
+            return
+        JOB_OUTCOMES.labels(name, "ok").inc()
 
     async def state(self) -> tuple[QueueState, str]:
         return "ok", f"in-process, {len(self._pending)} pending"
 
     async def close(self) -> None:
-        for task in self._pending.values():
+        self._closed = True
+        tasks = list(self._pending.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._pending.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class CeleryJobs:
-    """Publishes to the broker from a thread (kombu blocks), with a short timeout and no retries."""
+    """Publishes to the broker in the background: a write never waits on the broker.
 
-    def __init__(self, app: Celery) -> None:
+    At most one publish of a job is under way; a request meanwhile makes it publish once more when
+    it ends (like InProcessJobs). After a failed publish the broker is left alone for
+    `retry_after_s` (as RedisCache does with Redis): jobs asked for meanwhile are counted as
+    `skipped`, not sent. Readiness pings the workers (at most every `WORKER_CHECK_S`) and reports the
+    queue degraded when none has answered for `worker_silence_s`."""
+
+    def __init__(
+        self, app: Celery, *, retry_after_s: float = BROKER_RETRY_AFTER_S, worker_silence_s: float = WORKER_SILENCE_S
+    ) -> None:
         self._app = app
+        self._retry_after_s = retry_after_s
+        self._worker_silence_s = worker_silence_s
+        self._down_until = 0.0
+        self._publishing: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._again: dict[tuple[str, str], dict[str, Any]] = {}
+        self._worker_seen_at = -math.inf
+        self._worker_checked_at = -math.inf
+        self._worker_check: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def enqueue(self, name: str, **kwargs: Any) -> None:
+        self._request(name, kwargs)
+
+    def _request(self, name: str, kwargs: dict[str, Any]) -> None:
+        if self._closed:
+            return
+        if time.monotonic() < self._down_until:
+            JOB_OUTCOMES.labels(name, "skipped").inc()
+            return
+        key = (name, repr(sorted(kwargs.items())))
+        if key in self._publishing:
+            self._again[key] = kwargs
+            return
+        task = asyncio.create_task(self._publish(name, kwargs), name=f"publish:{name}")
+        self._publishing[key] = task
+        task.add_done_callback(lambda _done: self._published(key, name))
+
+    def _published(self, key: tuple[str, str], name: str) -> None:
+        self._publishing.pop(key, None)
+        kwargs = self._again.pop(key, None)
+        if kwargs is not None:
+            self._request(name, kwargs)
+
+    async def _publish(self, name: str, kwargs: dict[str, Any]) -> None:
         try:
             await asyncio.wait_for(asyncio.to_thread(self._send, name, kwargs), PUBLISH_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001 - a broken broker must never fail the write that sent the job
+            self._down_until = time.monotonic() + self._retry_after_s
             JOB_OUTCOMES.labels(name, "not_sent").inc()
-            log.warning("job not sent", job=name, error=f"{type(exc).__name__}: {exc}"[:300])
+            log.warning(
+                "job not sent", job=name, error=f"{type(exc).__name__}: {exc}"[:300], retry_in_s=self._retry_after_s
+            )
         else:
             JOB_OUTCOMES.labels(name, "sent").inc()
 
     def _send(self, name: str, kwargs: dict[str, Any]) -> None:
-        self._app.send_task(name, kwargs=kwargs, retry=False)
+        self._app.send_task(name, kwargs=kwargs, retry=False, headers=worker_monitoring.job_headers())
 
     async def state(self) -> tuple[QueueState, str]:
-        def ping() -> None:
+        def ping_broker() -> None:
             with self._app.connection_for_write() as connection:
                 connection.ensure_connection(max_retries=1, timeout=1)
 
         try:
-            await asyncio.wait_for(asyncio.to_thread(ping), PUBLISH_TIMEOUT_S)
+            await asyncio.wait_for(asyncio.to_thread(ping_broker), PUBLISH_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001 - any failure: the broker is unreachable
             return "degraded", f"broker unreachable, jobs are not sent: {type(exc).__name__}"[:300]
-        return "ok", "celery"
+        self._down_until = 0.0
+        await self._check_workers()
+        silent_s = time.monotonic() - self._worker_seen_at
+        if silent_s > self._worker_silence_s:
+            since = "since this process started" if math.isinf(silent_s) else f"for {silent_s:.0f} s"
+            return "degraded", f"no worker has answered {since}: jobs wait in the broker until one runs"
+        return "ok", "celery, a worker answered"
+
+    async def _check_workers(self) -> None:
+        """Ping the workers if the last ping is older than WORKER_CHECK_S (one ping at a time)."""
+        if self._worker_check is None and time.monotonic() - self._worker_checked_at >= WORKER_CHECK_S:
+            self._worker_check = asyncio.create_task(self._ping_workers())
+        if self._worker_check is not None:
+            await asyncio.shield(self._worker_check)
+
+    async def _ping_workers(self) -> None:
+        try:
+            replies = await asyncio.wait_for(
+                asyncio.to_thread(self._app.control.ping, timeout=WORKER_PING_TIMEOUT_S, limit=1),
+                WORKER_PING_TIMEOUT_S + PUBLISH_TIMEOUT_S,
+            )
+        except Exception as exc:  # noqa: BLE001 - a failed ping is a silent worker
+            log.warning("worker ping failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            replies = []
+        finally:
+            self._worker_checked_at = time.monotonic()
+            self._worker_check = None
+        if replies:
+            self._worker_seen_at = time.monotonic()
 
     async def close(self) -> None:
-        return None
+        self._closed = True
+        pending = [*self._publishing.values(), *([self._worker_check] if self._worker_check else [])]
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def celery_app(settings: Settings) -> Celery:
@@ -157,7 +253,7 @@ def _register(app: Celery, name: str, settings: Settings) -> None:
     @app.task(name=name, bind=True, max_retries=RETRIES, acks_late=True)
     def run(task: Task[Any, Any], /, **kwargs: Any) -> None:
         try:
-            _worker_runtime(settings).run(JOBS[name], kwargs)
+            _worker_runtime(settings).run(JOBS[name], kwargs, worker_monitoring.job_context(task.request))
         except Exception as exc:
             JOB_OUTCOMES.labels(name, "retry").inc()
             raise task.retry(exc=exc, countdown=min(2**task.request.retries, 60)) from exc
@@ -176,8 +272,8 @@ class _WorkerRuntime:
         self.resources: Resources = self._runner.run(self._context.__aenter__())
         atexit.register(self.close)
 
-    def run(self, body: JobBody, kwargs: dict[str, Any]) -> None:
-        self._runner.run(body(self.resources, **kwargs))
+    def run(self, body: JobBody, kwargs: dict[str, Any], context: contextvars.Context | None = None) -> None:
+        self._runner.run(body(self.resources, **kwargs), context=context)
 
     def close(self) -> None:
         self._runner.run(self._context.__aexit__(None, None, None))
@@ -194,8 +290,11 @@ def _worker_runtime(settings: Settings) -> _WorkerRuntime:
     return _runtime
 
 
-def run_worker(settings: Settings, concurrency: int, pool: str) -> None:
+def run_worker(settings: Settings, concurrency: int, pool: str, metrics_port: int | None = None) -> None:
     app = celery_app(settings)
+    worker_monitoring.use_our_logging(settings)
+    if metrics_port is not None:
+        worker_monitoring.serve_metrics(app, metrics_port)
     app.worker_main(
         [
             "worker",

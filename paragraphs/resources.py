@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from paragraphs.cache import Cache, MemoryCache, RedisCache
+from paragraphs.cache import Cache, LayeredCache, MemoryCache, RedisCache
 from paragraphs.corpus.sources.base import ParagraphSource
 from paragraphs.corpus.sources.metaphorpsum import MAX_BODY_BYTES, MetaphorpsumSource
 from paragraphs.corpus.sources.offline import OfflineSource
@@ -23,9 +23,10 @@ from paragraphs.dictionary.providers.offline import OfflineDictionary
 from paragraphs.dictionary.service import DefinitionStore
 from paragraphs.http import Upstream, new_client
 from paragraphs.jobs import CeleryJobs, InProcessJobs, JobQueue, celery_app
+from paragraphs.ratelimit import RateLimiter
 from paragraphs.settings import Settings
 
-# Definitions are asked for while a person waits: a short budget (shared/upstreams.md B8).
+# Definitions are asked for while a person waits: a short budget (docs/upstreams.md: it fails slowly when it fails).
 DICTIONARY_TIMEOUT_S = 5.0
 
 
@@ -43,6 +44,7 @@ class Resources:
     definitions: DefinitionStore
     jobs: JobQueue
     corpus_version: CorpusVersion
+    ratelimit: RateLimiter
 
     async def after_write(self) -> None:
         """Call after a paragraph write has committed: this process reads the new version next, and
@@ -97,7 +99,11 @@ async def open_resources(settings: Settings, *, in_worker: bool = False) -> Asyn
         stack.push_async_callback(db.dispose)
         client = new_client()
         stack.push_async_callback(client.aclose)
-        cache: Cache = RedisCache(settings.redis_url) if settings.redis_url else MemoryCache()
+        cache: Cache = (
+            LayeredCache(RedisCache(settings.redis_url), MemoryCache(max_bytes=settings.memory_cache_max_bytes))
+            if settings.redis_url
+            else MemoryCache(max_bytes=settings.memory_cache_max_bytes)
+        )
         stack.push_async_callback(cache.close)
         await prepare_schema(db)
         provider, stopgap = definition_provider(settings, client)
@@ -105,7 +111,7 @@ async def open_resources(settings: Settings, *, in_worker: bool = False) -> Asyn
         stack.push_async_callback(definitions.close)
         resources: Resources
         jobs: JobQueue = (
-            CeleryJobs(celery_app(settings))
+            CeleryJobs(celery_app(settings), worker_silence_s=settings.worker_silence_s)
             if settings.broker_url and not in_worker
             else InProcessJobs(lambda: resources)
         )
@@ -114,6 +120,8 @@ async def open_resources(settings: Settings, *, in_worker: bool = False) -> Asyn
         if not in_worker:
             corpus_version.start()
         stack.push_async_callback(corpus_version.close)
+        ratelimit = RateLimiter(settings)
+        stack.push_async_callback(ratelimit.close)
         resources = Resources(
             settings=settings,
             db=db,
@@ -123,5 +131,6 @@ async def open_resources(settings: Settings, *, in_worker: bool = False) -> Asyn
             definitions=definitions,
             jobs=jobs,
             corpus_version=corpus_version,
+            ratelimit=ratelimit,
         )
         yield resources

@@ -1,6 +1,6 @@
 """THE tokenizer: the one definition of a word, used by indexing, queries, counts and highlights.
 
-Rules (design §3):
+Rules (docs/words.md):
 - text is NFC-normalised, curly apostrophes (U+2019, U+2018, U+02BC) become `'`;
 - a word is a run of Unicode letters and digits, each with the combining marks that follow it; an
   apostrophe between two such runs keeps them one word (`don't`, `o'clock`); every other character
@@ -27,6 +27,19 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff
 # variation selector U+FE0F, is not a word and does not glue onto the next one).
 _PART = r"(?:[\p{L}\p{N}]\p{M}*)+"
 _WORD = regex.compile(rf"{_PART}(?:'{_PART})*")
+
+
+# The same rules as JSON Schema patterns for the OpenAPI (ECMA-262 with Unicode properties, as JSON
+# Schema validators read them). They agree with `words` but for U+02BC, a letter to Unicode and an
+# apostrophe to us, and characters newer than a validator's Unicode tables (docs/words.md).
+_LETTER = r"[\p{L}\p{N}]"
+_RUN = rf"{_LETTER}[\p{{L}}\p{{N}}\p{{M}}]*"
+_APOSTROPHE = r"['\u2019\u2018\u02bc\uff07]"
+_NOT_A_LETTER = r"[^\p{L}\p{N}]"
+ONE_WORD_PATTERN = rf"^{_NOT_A_LETTER}*{_RUN}(?:{_APOSTROPHE}{_RUN})*{_NOT_A_LETTER}*$"
+# Lone surrogates (which JSON can carry, and no database stores) are refused too; the pattern leaves
+# them out: a pattern cannot name them, and JSON generators do not make them.
+HAS_A_WORD_PATTERN = rf"^[^\x00]*{_LETTER}[^\x00]*$"
 
 
 @dataclass(frozen=True, slots=True)

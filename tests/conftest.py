@@ -9,13 +9,21 @@ import pytest
 import redis.asyncio as redis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 
 from paragraphs.app import create_app
 from paragraphs.db.engine import Database
 from paragraphs.settings import Settings
 from tests import databases
+from tests.apps import app_client
 from tests.fixtures.fake_dictionary import FakeDictionary
-from tests.services import POSTGRES_URL, REDIS_URL, missing, reachable
+from tests.services import IN_CI, POSTGRES_URL, REDIS_URL, missing, reachable
+
+# CI gives the same answer for the same commit: examples derived from each test's name, no example
+# database carried between runs. Locally Hypothesis explores (random, remembers what failed).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("dev")
+hypothesis_settings.load_profile("ci" if IN_CI else "dev")
 
 ENGINES = ["sqlite", "postgres"]
 
@@ -76,6 +84,14 @@ def database_url(db: Database) -> str:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, offline=True, _env_file=None)
+
+
+@pytest.fixture
+async def guarded(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app (offline) with API keys `k1` and `k2`: writes need one of them."""
+    settings = Settings.model_validate({"database_url": database_url, "offline": True, "api_keys": "k1, k2"})
+    async with app_client(settings) as client:
+        yield client
 
 
 @pytest.fixture

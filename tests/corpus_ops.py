@@ -48,7 +48,7 @@ async def apply(db: Database, operations: list[Op]) -> dict[int, str]:
                 live[paragraph.id] = op.content
                 continue
             target = sorted(live)[op.target % len(live)]
-            paragraph = await corpus_service.get_paragraph(session, target)
+            paragraph = await corpus_service.lock_paragraph(session, target)
             if op.kind == "update":
                 await corpus_service.update_paragraph(session, paragraph, op.content)
                 live[target] = op.content

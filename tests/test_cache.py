@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from paragraphs.cache import Cache, MemoryCache, RedisCache
+from paragraphs.cache import Cache, LayeredCache, MemoryCache, RedisCache, is_versioned
 from paragraphs.settings import Settings
 from tests.apps import app_client
 from tests.e2e.server import free_port
@@ -48,6 +48,77 @@ class TestCacheBackends:
     async def test_state(self, cache: Cache) -> None:
         state, _detail = await cache.state()
         assert state == "ok"
+
+
+class TestMemoryCacheBounds:
+    async def test_bytes_are_bounded_least_recently_used_out_first(self) -> None:
+        cache = MemoryCache(max_entries=100, max_bytes=250)
+        for name in "abc":
+            await cache.set(name, name.encode() * 100, 60)
+        assert await cache.get("a") is None  # 300 bytes do not fit in 250: the oldest went
+        assert cache.size_bytes == 200
+        assert await cache.get("b") is not None  # b is now the most recently used
+        await cache.set("d", b"d" * 100, 60)
+        assert await cache.get("c") is None
+        assert (await cache.get("b"), await cache.get("d")) == (b"b" * 100, b"d" * 100)
+        assert cache.size_bytes == 200
+
+    async def test_replacing_and_deleting_keep_the_tally(self) -> None:
+        cache = MemoryCache(max_entries=100, max_bytes=1000)
+        await cache.set("a", b"x" * 300, 60)
+        await cache.set("a", b"y" * 100, 60)
+        assert cache.size_bytes == 100
+        await cache.delete("a")
+        assert (cache.size_bytes, len(cache)) == (0, 0)
+
+    async def test_a_value_over_the_budget_is_not_kept(self) -> None:
+        cache = MemoryCache(max_entries=100, max_bytes=10)
+        await cache.set("small", b"1", 60)
+        await cache.set("big", b"x" * 11, 60)
+        assert await cache.get("big") is None
+        assert await cache.get("small") == b"1"
+
+    async def test_entries_are_bounded_too(self) -> None:
+        cache = MemoryCache(max_entries=2, max_bytes=10**6)
+        for name in "abc":
+            await cache.set(name, b"1", 60)
+        assert len(cache) == 2
+        assert await cache.get("a") is None
+
+
+class TestLayeredCache:
+    async def test_versioned_keys_are_kept_in_process_others_only_in_redis(self, redis_url: str) -> None:
+        redis_cache = RedisCache(redis_url)
+        await redis_cache._client.flushdb()
+        layered = LayeredCache(redis_cache, MemoryCache())
+        try:
+            await layered.set("paragraphs:search:7:abc", b"page", 60)
+            await layered.set("paragraphs:dictionary:definition:word", b"entry", 60)
+            assert await redis_cache.get("paragraphs:search:7:abc") == b"page"  # shared with other processes
+            await redis_cache._client.flushdb()
+            assert await layered.get("paragraphs:search:7:abc") == b"page"  # never changes: the local copy holds
+            assert await layered.get("paragraphs:dictionary:definition:word") is None  # may change: Redis says
+        finally:
+            await layered.close()
+
+    async def test_a_value_another_process_stored_is_then_kept_locally(self, redis_url: str) -> None:
+        other, mine = RedisCache(redis_url), RedisCache(redis_url)
+        await other._client.flushdb()
+        layered = LayeredCache(mine, MemoryCache())
+        try:
+            await other.set("paragraphs:dictionary:3:10", b"top", 60)
+            assert await layered.get("paragraphs:dictionary:3:10") == b"top"
+            await other._client.flushdb()
+            assert await layered.get("paragraphs:dictionary:3:10") == b"top"
+        finally:
+            await layered.close()
+            await other.close()
+
+    def test_versioned_keys(self) -> None:
+        assert is_versioned("paragraphs:search:12:deadbeef")
+        assert is_versioned("paragraphs:dictionary:0:10")
+        assert not is_versioned("paragraphs:dictionary:definition:word")
+        assert not is_versioned("paragraphs:dictionary:lock:word")
 
 
 class RedisProcess:
@@ -114,15 +185,19 @@ class TestRedisGoesAway:
         settings = Settings(database_url=database_url, offline=True, redis_url=own_redis.url, _env_file=None)
         async with app_client(settings) as client:
             assert (await client.post("/paragraphs", json={"content": "cached apple"})).status_code == 201
-            assert (await client.post("/search", json={"words": ["apple"]})).headers["X-Cache"] == "MISS"
-            assert (await client.post("/search", json={"words": ["apple"]})).headers["X-Cache"] == "HIT"
+            assert (await client.post("/search", json={"words": ["apple"], "operator": "and"})).headers[
+                "X-Cache"
+            ] == "MISS"
+            assert (await client.post("/search", json={"words": ["apple"], "operator": "and"})).headers[
+                "X-Cache"
+            ] == "HIT"
 
             own_redis.stop()
             ready = await client.get("/health/ready")
             assert ready.status_code == 200
             assert ready.json()["checks"]["cache"]["status"] == "degraded"
             assert (await client.post("/paragraphs", json={"content": "second apple"})).status_code == 201
-            searched = await client.post("/search", json={"words": ["apple"]})
+            searched = await client.post("/search", json={"words": ["apple"], "operator": "and"})
             assert searched.status_code == 200
             assert searched.json()["total_count"] == 2
             assert (await client.get("/dictionary")).status_code == 200
@@ -131,6 +206,8 @@ class TestRedisGoesAway:
             own_redis.start()
             ready = await client.get("/health/ready")
             assert ready.json()["checks"]["cache"]["status"] == "ok"
-            first = await client.post("/search", json={"words": ["apple"]})
+            first = await client.post("/search", json={"words": ["apple"], "operator": "and"})
             assert first.headers["X-Cache"] == "MISS"
-            assert (await client.post("/search", json={"words": ["apple"]})).headers["X-Cache"] == "HIT"
+            assert (await client.post("/search", json={"words": ["apple"], "operator": "and"})).headers[
+                "X-Cache"
+            ] == "HIT"

@@ -1,7 +1,11 @@
 """Bulk intake for `paragraphs import` and `paragraphs seed`: batches, one transaction each.
 
 Tokenizing the next batch (Python, this process) overlaps with writing the previous one (the
-database, another process): a producer task fills a small queue while the writer awaits the database.
+database, another process): a reader task fills a small queue while the writer awaits the database.
+Both run in one `asyncio.TaskGroup`, so neither can outlive the other's failure. A failure while
+reading (not UTF-8, a read error) travels through the queue behind the batches read before it: every
+complete batch before the failure is stored, nothing of the batch it happened in, and the command
+stops with `IngestStopped` carrying the counts.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from typing import BinaryIO
 
 from sqlalchemy import text as sql_text
 
@@ -31,17 +35,56 @@ class IngestReport:
     skipped: int = 0
 
 
-def split_paragraphs(stream: TextIO) -> Iterator[str]:
-    """Paragraphs of a text stream: runs of lines separated by blank lines, stripped."""
-    lines: list[str] = []
-    for line in stream:
+class UnreadableInput(Exception):
+    """The input is not text we can read: names the input and the byte offset."""
+
+
+class IngestStopped(Exception):
+    """Intake stopped by `cause`; `report` counts what was stored before (whole batches only)."""
+
+    def __init__(self, cause: Exception, report: IngestReport) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.report = report
+
+
+def decoded_lines(stream: BinaryIO, name: str) -> Iterator[str]:
+    """The lines of a UTF-8 byte stream (a leading BOM dropped); `UnreadableInput` at the first bad byte.
+
+    Lines are decoded one at a time: a newline byte never occurs inside a UTF-8 sequence, so every line
+    but a truncated last one ends on a character boundary, and the offset of a bad byte is exact."""
+    offset = 0
+    try:
+        for raw in stream:
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                position = offset + exc.start
+                if exc.reason == "unexpected end of data":
+                    message = f"{name}: ends in the middle of a UTF-8 character at byte {position} (cut short?)"
+                else:
+                    message = (
+                        f"{name}: not UTF-8 text at byte {position} (0x{raw[exc.start]:02x}); convert it first, "
+                        "e.g. `iconv -f LATIN1 -t UTF-8`"
+                    )
+                raise UnreadableInput(message) from exc
+            yield line.removeprefix("\ufeff") if offset == 0 else line
+            offset += len(raw)
+    except OSError as exc:
+        raise UnreadableInput(f"{name}: read failed at byte {offset}: {exc.strerror or exc}") from exc
+
+
+def split_paragraphs(lines: Iterable[str]) -> Iterator[str]:
+    """Paragraphs of a text: runs of lines separated by blank lines, stripped."""
+    paragraph: list[str] = []
+    for line in lines:
         if line.strip():
-            lines.append(line.rstrip("\r\n"))
-        elif lines:
-            yield "\n".join(lines).strip()
-            lines = []
-    if lines:
-        yield "\n".join(lines).strip()
+            paragraph.append(line.rstrip("\r\n"))
+        elif paragraph:
+            yield "\n".join(paragraph).strip()
+            paragraph = []
+    if paragraph:
+        yield "\n".join(paragraph).strip()
 
 
 def tokenized(content: str) -> corpus_service.Tokenized | None:
@@ -58,22 +101,48 @@ class _Batch:
     skipped: int
 
 
-async def _produce(contents: Iterable[str], batch_size: int, queue: asyncio.Queue[_Batch | None]) -> None:
+_Item = _Batch | Exception | None  # a batch, the reader's failure, or the end
+
+
+async def _read(contents: Iterable[str], batch_size: int, queue: asyncio.Queue[_Item]) -> None:
     batch = _Batch([], 0)
-    for n, content in enumerate(contents):
-        if n % YIELD_EVERY == 0:
-            await asyncio.sleep(0)  # let the writer take the database's answer
-        item = tokenized(content)
-        if item is None:
-            batch.skipped += 1
-        else:
-            batch.storable.append(item)
-        if len(batch.storable) + batch.skipped >= batch_size:
-            await queue.put(batch)
-            batch = _Batch([], 0)
+    try:
+        for n, content in enumerate(contents):
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the writer take the database's answer
+            item = tokenized(content)
+            if item is None:
+                batch.skipped += 1
+            else:
+                batch.storable.append(item)
+            if len(batch.storable) + batch.skipped >= batch_size:
+                await queue.put(batch)
+                batch = _Batch([], 0)
+    except Exception as exc:  # noqa: BLE001 - handed to the writer, which raises it after the batches before it
+        await queue.put(exc)
+        return
     if batch.storable or batch.skipped:
         await queue.put(batch)
     await queue.put(None)
+
+
+async def _write(
+    db: Database,
+    queue: asyncio.Queue[_Item],
+    source: Source,
+    report: IngestReport,
+    progress: Callable[[IngestReport], None] | None,
+) -> None:
+    while (batch := await queue.get()) is not None:
+        if isinstance(batch, Exception):
+            raise batch
+        if batch.storable:
+            async with db.write() as session:
+                await corpus_service.create_paragraphs(session, batch.storable, source)
+        report.stored += len(batch.storable)
+        report.skipped += batch.skipped
+        if progress is not None:
+            progress(report)
 
 
 async def store_all(
@@ -84,22 +153,19 @@ async def store_all(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
-    """Store every storable paragraph, `batch_size` per transaction; count the others as skipped."""
+    """Store every storable paragraph, `batch_size` per transaction; count the others as skipped.
+
+    Raises `IngestStopped` when reading or writing fails; whole batches before the failure stay stored."""
     report = IngestReport()
-    queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=BATCHES_AHEAD)
-    producer = asyncio.create_task(_produce(contents, batch_size, queue))
+    queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=BATCHES_AHEAD)
     try:
-        while (batch := await queue.get()) is not None:
-            if batch.storable:
-                async with db.write() as session:
-                    await corpus_service.create_paragraphs(session, batch.storable, source)
-            report.stored += len(batch.storable)
-            report.skipped += batch.skipped
-            if progress is not None:
-                progress(report)
-        await producer
-    finally:
-        producer.cancel()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_read(contents, batch_size, queue))
+            group.create_task(_write(db, queue, source, report, progress))
+    except ExceptionGroup as failed:
+        # The first failure is the cause; the TaskGroup cancelled the other side (not collected).
+        cause = failed.exceptions[0]
+        raise IngestStopped(cause if isinstance(cause, Exception) else failed, report) from cause
     if report.stored >= ANALYZE_AFTER:
         await refresh_statistics(db)
     return report

@@ -30,7 +30,12 @@ def _has_a_word(value: str) -> str:
 
 Content = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_CONTENT_CHARS, description="The paragraph's text."),
+    Field(
+        min_length=1,
+        max_length=MAX_CONTENT_CHARS,
+        description="The paragraph's text: at least one word, no NUL character, valid Unicode.",
+        json_schema_extra={"pattern": text.HAS_A_WORD_PATTERN},
+    ),
     AfterValidator(_storable_text),
     AfterValidator(_has_a_word),
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paragraphs import errors, http, text
+from paragraphs.corpus import cursor as paging
 from paragraphs.corpus.sources.base import ParagraphSource
 from paragraphs.corpus.version import CHANNEL as CORPUS_CHANNEL
 from paragraphs.db.models import CorpusState, Paragraph, Source, utcnow
@@ -33,17 +32,14 @@ class NoWords(errors.AppError):
 
 
 def encode_cursor(paragraph_id: int) -> str:
-    return base64.urlsafe_b64encode(f"p{paragraph_id}".encode()).decode().rstrip("=")
+    return paging.encode(paragraph_id)
 
 
 def decode_cursor(cursor: str) -> int:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if raw.startswith("p") and raw[1:].isdigit():
-            return int(raw[1:])
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise InvalidCursor("cursor is not one this service handed out; start again without it")
+        return paging.decode(cursor)
+    except ValueError as exc:
+        raise InvalidCursor(str(exc)) from None
 
 
 def _words(content: str) -> list[str]:
@@ -78,7 +74,7 @@ async def create_paragraph(session: AsyncSession, content: str, source: Source) 
     session.add(paragraph)
     await session.flush()
     await index_for(session).add(session, [Document(paragraph.id, words)])
-    await word_counts.apply(session, word_counts.delta(added=words))
+    await word_counts.apply(session, word_counts.delta(added=[words]))
     await _bump_version(session)
     return paragraph
 
@@ -105,13 +101,25 @@ async def create_paragraphs(session: AsyncSession, paragraphs: Sequence[Tokenize
     result = await session.execute(insert(Paragraph).returning(Paragraph.id, sort_by_parameter_order=True), rows)
     ids = [row.id for row in result]
     await index_for(session).add(session, [Document(pid, p.words) for pid, p in zip(ids, paragraphs, strict=True)])
-    await word_counts.apply(session, word_counts.delta(added=(word for p in paragraphs for word in p.words)))
+    await word_counts.apply(session, word_counts.delta(added=[p.words for p in paragraphs]))
     await _bump_version(session)
     return ids
 
 
 async def get_paragraph(session: AsyncSession, paragraph_id: int) -> Paragraph:
     paragraph = await session.get(Paragraph, paragraph_id)
+    if paragraph is None:
+        raise ParagraphNotFound(paragraph_id)
+    return paragraph
+
+
+async def lock_paragraph(session: AsyncSession, paragraph_id: int) -> Paragraph:
+    """The paragraph as committed now, its row locked until the transaction ends (PostgreSQL
+    `SELECT ... FOR UPDATE`; on SQLite the write transaction already holds the database's one write
+    lock). Every PUT and DELETE starts here, so writers of one paragraph take turns, each reading the
+    content the previous one left; a paragraph deleted meanwhile is not found."""
+    statement = select(Paragraph).where(Paragraph.id == paragraph_id).with_for_update()
+    paragraph = await session.scalar(statement.execution_options(populate_existing=True))
     if paragraph is None:
         raise ParagraphNotFound(paragraph_id)
     return paragraph
@@ -128,6 +136,7 @@ async def list_paragraphs(session: AsyncSession, limit: int, cursor: str | None)
 
 
 async def update_paragraph(session: AsyncSession, paragraph: Paragraph, content: str) -> Paragraph:
+    """`paragraph` must come from `lock_paragraph` in this transaction (its old words are subtracted)."""
     old_words, new_words = text.words(paragraph.content), _words(content)
     index = index_for(session)
     await index.remove(session, [Document(paragraph.id, old_words)])
@@ -135,14 +144,15 @@ async def update_paragraph(session: AsyncSession, paragraph: Paragraph, content:
     paragraph.content = content
     await session.flush()
     await index.add(session, [Document(paragraph.id, new_words)])
-    await word_counts.apply(session, word_counts.delta(added=new_words, removed=old_words))
+    await word_counts.apply(session, word_counts.delta(added=[new_words], removed=[old_words]))
     await _bump_version(session)
     return paragraph
 
 
 async def delete_paragraph(session: AsyncSession, paragraph: Paragraph) -> None:
+    """`paragraph` must come from `lock_paragraph` in this transaction."""
     words = text.words(paragraph.content)
     await index_for(session).remove(session, [Document(paragraph.id, words)])
-    await word_counts.apply(session, word_counts.delta(removed=words))
+    await word_counts.apply(session, word_counts.delta(removed=[words]))
     await session.execute(delete(Paragraph).where(Paragraph.id == paragraph.id))
     await _bump_version(session)

@@ -6,14 +6,18 @@ one connection LISTENing and takes the highest version it has heard of. Its own 
 version unknown (`stale()`), so the next read asks the database: a client sees its own write at once,
 and other processes' writes within the notification's latency (well under a millisecond on one host).
 
-While not listening (SQLite, or the listening connection is lost and being re-made) every read asks
-the database, as before.
+On SQLite, a connection of its own answers `PRAGMA data_version`, a number that changes whenever any
+other connection (this process's writer, another process) commits: ~4 us, in the event loop, no
+thread hop. While it has not changed, the version read last still holds; when it has, the version
+is read again. Without either (the listening connection lost and being re-made, an in-memory
+SQLite database), every read asks the database, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 
 import asyncpg
 import structlog
@@ -30,19 +34,56 @@ RECONNECT_S = 1.0
 VERSION = select(CorpusState.version).where(CorpusState.id == 1)
 
 
+class SqliteChanges:
+    """`PRAGMA data_version` on a connection that never writes; None when it cannot say."""
+
+    def __init__(self, path: str) -> None:
+        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._connection.execute("PRAGMA busy_timeout=0")
+
+    def mark(self) -> int | None:
+        try:
+            row = self._connection.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            return None
+        return int(row[0])
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def sqlite_changes(db: Database) -> SqliteChanges | None:
+    path = db.engine.url.database
+    if db.dialect != "sqlite" or path in (None, "", ":memory:"):
+        return None
+    return SqliteChanges(path)
+
+
 class CorpusVersion:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._known: int | None = None
         self._listening = False
         self._task: asyncio.Task[None] | None = None
+        self._changes = sqlite_changes(db)
+        self._mark: int | None = None
 
     async def current(self) -> int:
         if self._listening and self._known is not None:
             return self._known
+        if self._changes is not None:
+            return await self._current_sqlite(self._changes)
         version = await self._read()
         if self._listening:
             self._known = version if self._known is None else max(self._known, version)
+        return version
+
+    async def _current_sqlite(self, changes: SqliteChanges) -> int:
+        mark = changes.mark()  # before the read: a commit in between makes the next call read again
+        if mark is not None and mark == self._mark and self._known is not None:
+            return self._known
+        version = await self._read()
+        self._mark, self._known = mark, version
         return version
 
     def stale(self) -> None:
@@ -65,6 +106,8 @@ class CorpusVersion:
             self._task = asyncio.create_task(self._listen(), name="corpus-version-listener")
 
     async def close(self) -> None:
+        if self._changes is not None:
+            self._changes.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

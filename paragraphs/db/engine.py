@@ -10,19 +10,30 @@ of spinning on `busy_timeout`. Other processes (a CLI import beside the server) 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+import stamina
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from paragraphs.db.failures import is_retryable, translate_failures
+
+T = TypeVar("T")
+
 Dialect = Literal["sqlite", "postgresql"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# asyncpg waits 60 s for a connection by default; a database that does not answer in 5 s is a 503.
+CONNECT_TIMEOUT_S = 5
+# A write that deadlocked or failed to serialize is run again (docs/architecture.md, "Writers"):
+# at most this many times, after 10 ms, 20 ms, ... (at most 0.5 s) plus up to 50 ms of jitter, so the
+# transactions that collided do not collide again in step.
+WRITE_ATTEMPTS = 5
 
 
 def async_url(database_url: str) -> URL:
@@ -96,6 +107,22 @@ class Database:
         async with self.writer() as session, session.begin():
             yield session
 
+    async def transact(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` in one write transaction, run again if the database rolled it back for a deadlock or a
+        serialization failure (they leave nothing behind). Other errors are raised at once."""
+        async for attempt in stamina.retry_context(
+            on=is_retryable,
+            attempts=WRITE_ATTEMPTS,
+            timeout=None,
+            wait_initial=0.01,
+            wait_max=0.5,
+            wait_jitter=0.05,
+        ):
+            with attempt:
+                async with self.write() as session:
+                    return await work(session)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
     async def dispose(self) -> None:
         for engine in {id(e): e for e in (self.engine, self.write_engine, self.search_engine)}.values():
             await engine.dispose()
@@ -112,7 +139,13 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         search_engine = engine
         dialect: Dialect = "sqlite"
     else:
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        engine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={"timeout": CONNECT_TIMEOUT_S},
+        )
         write_engine = engine
         # No pre-ping on the hot read pool (a round trip per checkout, a third of a cached /dictionary):
         # after a database restart the first statement on a stale connection fails, which invalidates
@@ -122,8 +155,10 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_recycle=600,
-            connect_args={"server_settings": SEARCH_SERVER_SETTINGS},
+            connect_args={"server_settings": SEARCH_SERVER_SETTINGS, "timeout": CONNECT_TIMEOUT_S},
         )
+        translate_failures(engine)
+        translate_failures(search_engine)
         dialect = "postgresql"
     options: dict[str, Any] = {"expire_on_commit": False}
     return Database(

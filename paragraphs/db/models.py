@@ -105,6 +105,8 @@ class WordCount(Base):
 
     word: Mapped[str] = mapped_column(Text, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
+    # Paragraphs containing the word (document frequency): a one-word search's total_count.
+    paragraphs: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class Definition(Base):

@@ -114,12 +114,13 @@ class DefinitionStore:
         while not await self.cache.add(_lock_key(word), b"1", LOCK_TTL_S) and time.monotonic() < waited_until:
             # Another process is asking; its answer lands in the cache (or its lock expires).
             await asyncio.sleep(WAIT_POLL_S)
-            raw = await self.cache.get(definition_key(word))
-            if raw is not None:
-                return Lookup.model_validate_json(raw)
-            if (stored := await self._from_table([word])).get(word):
-                return stored[word]
+            if (known := await self._known(word)) is not None:
+                return known
         try:
+            # Checked again under the lock: a caller that missed the cache and the table just before
+            # an earlier flight stored the word must not ask the provider a second time.
+            if (known := await self._known(word)) is not None:
+                return known
             try:
                 entry = await self.provider.lookup(word)
             except http.UpstreamFailure as exc:
@@ -133,6 +134,13 @@ class DefinitionStore:
             return lookup
         finally:
             await self.cache.delete(_lock_key(word))
+
+    async def _known(self, word: str) -> Lookup | None:
+        """What the cache or the table already holds of `word`."""
+        raw = await self.cache.get(definition_key(word))
+        if raw is not None:
+            return Lookup.model_validate_json(raw)
+        return (await self._from_table([word])).get(word)
 
     async def _store(self, lookup: Lookup) -> None:
         now = utcnow()

@@ -1,10 +1,12 @@
 """PostgreSQL: table `paragraph_search` (paragraph_id, vector tsvector), GIN-indexed on `vector`.
 
-The vector is built from our words, with positions (for ts_rank_cd), and handed to PostgreSQL as a
-tsvector *value* (`'don''t':3`): to_tsvector's parser would split `don't`. Queries are tsquery values
-made per word by `quote_literal(:word)::tsquery`, combined with the `&&`/`||` operators: words are
-bound parameters, never spliced into SQL or into tsquery syntax. Newest first walks the primary key
-backwards; the planner picks that or the GIN index per query (docs/search.md).
+The vector is built from our words, with positions (for ts_rank's weights), and handed to PostgreSQL as a
+tsvector *value* (`'don''t':3`): to_tsvector's parser would split `don't`. The hot statements (the
+count and the newest-first page) take the query as one bound tsquery value of quoted words
+(`'comfy' & 'young'`, `tsquery_literal`): fixed text, compiled once and prepared once per connection.
+The relevance statements build it per word with `quote_literal(:word)::tsquery`. Either way words are
+never spliced into SQL, and never read as tsquery syntax. Newest first walks the primary key
+backwards or sorts the GIN bitmap's matches, chosen per query (docs/search.md).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import time
 from collections.abc import Sequence
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     ColumnElement,
     String,
+    any_,
     bindparam,
     cast,
     column,
@@ -30,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from paragraphs.search import relevance
 from paragraphs.search.index import Document, Query
 
 # tsvector limits: positions go up to 16383, and at most 256 are kept per lexeme.
@@ -78,13 +83,46 @@ def _tsquery(query: Query) -> ColumnElement[str]:
     return combined
 
 
+def tsquery_literal(query: Query) -> str:
+    """The query as tsquery input: each word a quoted lexeme (`'don''t' & 'the'`).
+
+    Words hold only letters, digits, marks and `'` (paragraphs.text), and inside quotes tsquery input
+    reads everything but `'` (doubled) and a backslash (never in a word) as the lexeme: a word can
+    never be an operator (`&`, `|`, `!`, `<->`), a prefix (`:*`) or a weight.
+    """
+    joiner = " & " if query.operator == "and" else " | "
+    return joiner.join("'" + word.replace("'", "''") + "'" for word in query.words)
+
+
+_COUNT = text("SELECT count(*) FROM paragraph_search WHERE vector @@ CAST(:q AS tsquery)")
+_NEWEST_BY_KEY = text(
+    "SELECT paragraph_id FROM paragraph_search WHERE vector @@ CAST(:q AS tsquery) "
+    "ORDER BY paragraph_id DESC LIMIT :limit OFFSET :offset"
+)
+# `+ 0`: not in index order, so the primary key cannot serve it and the GIN bitmap + top-N sort does.
+_NEWEST_BY_BITMAP = text(
+    "SELECT paragraph_id FROM paragraph_search WHERE vector @@ CAST(:q AS tsquery) "
+    "ORDER BY paragraph_id + 0 DESC LIMIT :limit OFFSET :offset"
+)
+_NO_BITMAP = text("SET LOCAL enable_bitmapscan = off")
+
+
+def _rank(query: Query) -> ColumnElement[float]:
+    # ts_rank, not ts_rank_cd: cover density cost 1.6 ms a vector for a 50-word query (1.8 s for
+    # 1,000 candidates at 100,000 paragraphs), ts_rank 65 us (docs/search.md, "Bounded cost").
+    return func.ts_rank(paragraph_search.c.vector, _tsquery(query))
+
+
 def _match(query: Query) -> ColumnElement[bool]:
     return paragraph_search.c.vector.bool_op("@@")(_tsquery(query))
 
 
 class PostgresIndex:
-    def __init__(self, walk_cost_ratio: float = WALK_COST_RATIO) -> None:
+    def __init__(
+        self, walk_cost_ratio: float = WALK_COST_RATIO, relevance_candidates: int = relevance.RELEVANCE_CANDIDATES
+    ) -> None:
         self.walk_cost_ratio = walk_cost_ratio
+        self.relevance_candidates = relevance_candidates
         self._rows_estimate = 0.0
         self._rows_checked_at = -math.inf
 
@@ -106,21 +144,41 @@ class PostgresIndex:
 
     async def count(self, connection: AsyncConnection, query: Query) -> int:
         """Run on `Database.search_engine`, whose connections never plan a sequential scan."""
-        statement = select(func.count()).select_from(paragraph_search).where(_match(query))
-        return int(await connection.scalar(statement) or 0)
+        return int(await connection.scalar(_COUNT, {"q": tsquery_literal(query)}) or 0)
 
     async def page(self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int) -> list[int]:
+        if query.order != "relevance":
+            return await self.newest(connection, query, limit, offset, matches)
+        if matches > self.relevance_candidates:
+            return await relevance.page(self, connection, query, limit, offset, matches, self.relevance_candidates)
         ids = paragraph_search.c.paragraph_id
-        statement = select(ids).where(_match(query)).limit(limit).offset(offset)
-        if query.order == "relevance":
-            rank = func.ts_rank_cd(paragraph_search.c.vector, _tsquery(query))
-            statement = statement.order_by(rank.desc(), ids.desc())
-        elif await self._walk_primary_key(connection, limit + offset, matches):
-            await connection.execute(text("SET LOCAL enable_bitmapscan = off"))
-            statement = statement.order_by(ids.desc())
-        else:
-            statement = statement.order_by((ids + 0).desc())  # `+ 0`: not in index order, so GIN it is
+        statement = select(ids).where(_match(query)).order_by(_rank(query).desc(), ids.desc())
+        return list((await connection.scalars(statement.limit(limit).offset(offset))).all())
+
+    async def rank(
+        self, connection: AsyncConnection, query: Query, candidates: list[int], limit: int, offset: int
+    ) -> list[int]:
+        """`candidates` (ids of matches) by relevance, ties newest first: one primary-key lookup each."""
+        ids = paragraph_search.c.paragraph_id
+        statement = (
+            select(ids)
+            .where(ids == any_(cast(bindparam("candidates", candidates), ARRAY(BigInteger))))
+            .order_by(_rank(query).desc(), ids.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         return list((await connection.scalars(statement)).all())
+
+    async def newest(
+        self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int
+    ) -> list[int]:
+        if await self._walk_primary_key(connection, limit + offset, matches):
+            await connection.execute(_NO_BITMAP)
+            statement = _NEWEST_BY_KEY
+        else:
+            statement = _NEWEST_BY_BITMAP
+        params = {"q": tsquery_literal(query), "limit": limit, "offset": offset}
+        return list((await connection.scalars(statement, params)).all())
 
     async def _walk_primary_key(self, connection: AsyncConnection, wanted: int, matches: int) -> bool:
         """Newest first by walking the primary key backwards, or by the GIN bitmap and a sort?

@@ -5,55 +5,51 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
-from paragraphs.deps import CacheDep, DatabaseDep
+from paragraphs import errors
+from paragraphs.deps import ResourcesDep, SearchLimit
 from paragraphs.search import service as search_service
-from paragraphs.search.schemas import MAX_LIMIT, MAX_OFFSET, SearchRequest, SearchResponse
+from paragraphs.search.schemas import SearchQuery, SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"])
 
 
-async def _respond(request: SearchRequest, db: DatabaseDep, cache: CacheDep, response: Response) -> SearchResponse:
-    result, hit = await search_service.search(db, cache, request)
-    response.headers["X-Cache"] = "HIT" if hit else "MISS"
-    return result
+TOO_EXPENSIVE = errors.error_responses(errors.QueryTooExpensive)
+LIMITED = errors.error_responses(errors.RateLimited)
 
 
-@router.post("/search", response_model_exclude_none=True)
-async def search_paragraphs(
-    body: SearchRequest, db: DatabaseDep, cache: CacheDep, response: Response
-) -> SearchResponse:
+async def _respond(request: SearchRequest, resources: ResourcesDep, response: Response) -> Response:
+    # The service's JSON goes out as it is (a cache hit is the stored bytes); `response_model`
+    # documents its shape. A returned Response does not get the headers dependencies set on
+    # `response` (RateLimit-*): they are passed on.
+    body, hit = await search_service.search_json(
+        resources.db, resources.cache, request, resources.settings.search_timeout_s, resources.corpus_version
+    )
+    headers = {**response.headers, "X-Cache": "HIT" if hit else "MISS"}
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/search",
+    response_model=SearchResponse,
+    response_model_exclude_none=True,
+    responses=TOO_EXPENSIVE | LIMITED,
+    dependencies=[SearchLimit],
+)
+async def search_paragraphs(body: SearchRequest, resources: ResourcesDep, response: Response) -> Response:
     """Paragraphs holding all (`and`) or any (`or`) of the words, whole words, case-insensitive."""
-    return await _respond(body, db, cache, response)
+    return await _respond(body, resources, response)
 
 
-@router.get("/search", response_model_exclude_none=True)
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    response_model_exclude_none=True,
+    responses=TOO_EXPENSIVE | LIMITED,
+    dependencies=[SearchLimit],
+)
 async def search_paragraphs_by_link(
-    db: DatabaseDep,
-    cache: CacheDep,
-    response: Response,
-    words: Annotated[str, Query(max_length=10_000, description="Comma-separated words, e.g. `one,two`.")],
-    operator: Annotated[str, Query(description="and | or")] = "and",
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    highlight: bool = False,
-    order: Annotated[str, Query(description="newest | relevance")] = "newest",
-) -> SearchResponse:
-    """The same search as POST /search, with the words comma-separated in the query string."""
-    try:
-        request = SearchRequest(
-            words=[word.strip() for word in words.split(",")],
-            operator=operator,  # type: ignore[arg-type]
-            limit=limit,
-            offset=offset,
-            highlight=highlight,
-            order=order,  # type: ignore[arg-type]
-        )
-    except ValidationError as exc:
-        # Report the errors where they came from: the query string.
-        raise RequestValidationError(
-            [{**error, "loc": ("query", *error["loc"])} for error in exc.errors(include_url=False)]
-        ) from None
-    return await _respond(request, db, cache, response)
+    query: Annotated[SearchQuery, Query()], resources: ResourcesDep, response: Response
+) -> Response:
+    """The same search as POST /search, from the query string: `?words=a,b&operator=and` or `?words=a&words=b`."""
+    return await _respond(query, resources, response)

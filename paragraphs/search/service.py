@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 import structlog
 from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paragraphs import cache as cache_module
 from paragraphs.cache import Cache
+from paragraphs.corpus.version import CorpusVersion
 from paragraphs.db.engine import Database
 from paragraphs.db.models import CorpusState, Paragraph
+from paragraphs.dictionary import counts as word_counts
+from paragraphs.search.budget import time_budget
 from paragraphs.search.engines import index_for
 from paragraphs.search.highlight import highlights
-from paragraphs.search.index import Query
+from paragraphs.search.index import Query, SearchIndex
 from paragraphs.search.schemas import SearchHit, SearchRequest, SearchResponse
 
 log = structlog.get_logger(__name__)
@@ -23,6 +28,8 @@ log = structlog.get_logger(__name__)
 paragraph_table = Paragraph.__table__
 PARAGRAPHS = select(paragraph_table)
 VERSION = select(CorpusState.version).where(CorpusState.id == 1)
+
+DEFAULT_BUDGET_S = 5.0
 
 # Entries never go stale (a write changes the version, hence the key); the TTL only frees memory.
 RESULT_TTL_S = 600.0
@@ -41,31 +48,83 @@ def cache_key(version: int, request: SearchRequest, words: tuple[str, ...]) -> s
     return cache_module.key("search", version, digest)
 
 
-async def search(db: Database, cache: Cache, request: SearchRequest) -> tuple[SearchResponse, bool]:
-    """The response and whether it came from the cache."""
+async def search(
+    db: Database, cache: Cache, request: SearchRequest, budget_s: float = DEFAULT_BUDGET_S
+) -> tuple[SearchResponse, bool]:
+    """The response and whether it came from the cache; QueryTooExpensive after `budget_s`."""
+    body, hit = await search_json(db, cache, request, budget_s)
+    return SearchResponse.model_validate_json(body), hit
+
+
+async def search_json(
+    db: Database,
+    cache: Cache,
+    request: SearchRequest,
+    budget_s: float = DEFAULT_BUDGET_S,
+    corpus: CorpusVersion | None = None,
+) -> tuple[bytes, bool]:
+    """The response as the JSON the API sends, and whether it came from the cache.
+
+    A hit is the stored bytes as they are: no parse into models and no serialising again (that
+    was most of a cached search's cost over HTTP). Fields that are None are left out, as the route
+    declares (`highlights` only with `highlight: true`). With `corpus`, the version this process
+    knows (corpus/version.py) is tried first, so a hit needs no database round trip at all.
+    QueryTooExpensive after `budget_s`.
+    """
     query = Query(words=request.normalised_words(), operator=request.operator, order=request.order)
+    tried = None
+    if corpus is not None:
+        tried = cache_key(await corpus.current(), request, query.words)
+        if (cached := await cache.get(tried)) is not None:
+            return _cache_hit(cached, query)
     async with db.search_engine.connect() as connection:
         # One snapshot for the version, the count and the page (SQLite read transactions are snapshots).
         if db.dialect == "postgresql":
             connection = await connection.execution_options(isolation_level="REPEATABLE READ")
         version = int(await connection.scalar(VERSION) or 0)
         key = cache_key(version, request, query.words)
-        cached = await cache.get(key)
-        cache_module.record("search", cached is not None)
-        if cached is not None:
-            log.info("search", cache="HIT", words=query.words, operator=query.operator)
-            return SearchResponse.model_validate_json(cached), True
+        if key != tried and (cached := await cache.get(key)) is not None:
+            return _cache_hit(cached, query)
+        cache_module.record("search", False)
         index = index_for(connection)
-        total = await index.count(connection, query)
-        ids = (
-            await index.page(connection, query, request.limit, request.offset, total) if request.offset < total else []
-        )
-        rows = {row.id: row for row in await connection.execute(PARAGRAPHS.where(paragraph_table.c.id.in_(ids)))}
+        async with time_budget(connection, budget_s):
+            query, total = await _count(connection, index, query)
+            ids = (
+                await index.page(connection, query, request.limit, request.offset, total)
+                if request.offset < total
+                else []
+            )
+            rows = {row.id: row for row in await connection.execute(PARAGRAPHS.where(paragraph_table.c.id.in_(ids)))}
     hits = [_hit(rows[pid], query, request.highlight) for pid in ids if pid in rows]
-    response = SearchResponse(paragraphs=hits, total_count=total)
-    await cache.set(key, response.model_dump_json().encode(), RESULT_TTL_S)
+    body = (
+        SearchResponse.model_construct(paragraphs=hits, total_count=total).model_dump_json(exclude_none=True).encode()
+    )
+    await cache.set(key, body, RESULT_TTL_S)
     log.info("search", cache="MISS", words=query.words, operator=query.operator, total=total)
-    return response, False
+    return body, False
+
+
+def _cache_hit(cached: bytes, query: Query) -> tuple[bytes, bool]:
+    cache_module.record("search", True)
+    log.info("search", cache="HIT", words=query.words, operator=query.operator)
+    return cached, True
+
+
+async def _count(connection: AsyncConnection, index: SearchIndex, query: Query) -> tuple[Query, int]:
+    """The exact number of matches, and the query the index needs for the page.
+
+    The word counts say in how many paragraphs each word occurs: a one-word query's count is that
+    number (a primary-key read, however common the word); an AND with an unknown word matches nothing;
+    an OR leaves its unknown words out. Only what remains is counted in the full-text index.
+    """
+    frequencies = await word_counts.paragraphs_containing(connection, query.words)
+    present = tuple(word for word in query.words if frequencies[word])
+    if not present or (query.operator == "and" and len(present) < len(query.words)):
+        return query, 0
+    if len(present) == 1:
+        return replace(query, words=present), frequencies[present[0]]
+    query = replace(query, words=present)
+    return query, await index.count(connection, query)
 
 
 def _hit(paragraph: Row[Any], query: Query, with_highlights: bool) -> SearchHit:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from paragraphs.search import relevance
 from paragraphs.search.index import Document, Query
 
 CREATE_TABLE = """CREATE VIRTUAL TABLE paragraph_fts USING fts5(words, content='', tokenize="ascii tokenchars ''''")"""
@@ -30,6 +31,10 @@ _RELEVANT = text(
     "SELECT rowid FROM paragraph_fts WHERE paragraph_fts MATCH :match "
     "ORDER BY bm25(paragraph_fts), rowid DESC LIMIT :limit OFFSET :offset"
 )
+_RELEVANT_FROM = text(
+    "SELECT rowid FROM paragraph_fts WHERE paragraph_fts MATCH :match AND rowid >= :floor "
+    "ORDER BY bm25(paragraph_fts), rowid DESC LIMIT :limit OFFSET :offset"
+)
 
 
 def match_expression(query: Query) -> str:
@@ -42,6 +47,9 @@ def _rows(documents: Sequence[Document]) -> list[dict[str, object]]:
 
 
 class SqliteIndex:
+    def __init__(self, relevance_candidates: int = relevance.RELEVANCE_CANDIDATES) -> None:
+        self.relevance_candidates = relevance_candidates
+
     async def add(self, session: AsyncSession, documents: Sequence[Document]) -> None:
         if documents:
             await session.execute(_INSERT, _rows(documents))
@@ -54,9 +62,26 @@ class SqliteIndex:
         return int(await connection.scalar(_COUNT, {"match": match_expression(query)}) or 0)
 
     async def page(self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int) -> list[int]:
+        if query.order == "relevance" and matches > self.relevance_candidates:
+            return await relevance.page(self, connection, query, limit, offset, matches, self.relevance_candidates)
         statement = _RELEVANT if query.order == "relevance" else _NEWEST
         params = {"match": match_expression(query), "limit": limit, "offset": offset}
         return list((await connection.scalars(statement, params)).all())
+
+    async def newest(
+        self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int
+    ) -> list[int]:
+        params = {"match": match_expression(query), "limit": limit, "offset": offset}
+        return list((await connection.scalars(_NEWEST, params)).all())
+
+    async def rank(
+        self, connection: AsyncConnection, query: Query, candidates: list[int], limit: int, offset: int
+    ) -> list[int]:
+        """`candidates`, the newest matches, by bm25: the matches from the oldest candidate on."""
+        if not candidates:
+            return []
+        params = {"match": match_expression(query), "floor": min(candidates), "limit": limit, "offset": offset}
+        return list((await connection.scalars(_RELEVANT_FROM, params)).all())
 
 
 INDEX = SqliteIndex()

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from paragraphs import text
+from paragraphs.corpus import cursor as paging
 
 DON_T = "Don't panic: the zeitgeist's well-known answer is 42."
 
@@ -34,6 +35,13 @@ class TestCreateParagraph:
         assert isinstance(body["id"], int)
         created_at = datetime.fromisoformat(str(body["created_at"]))
         assert created_at.utcoffset() is not None
+
+    async def test_201_says_where_the_new_paragraph_lives(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/paragraphs", json={"content": "Located."})
+        assert response.status_code == 201
+        location = response.headers["Location"]
+        assert location == f"/paragraphs/{response.json()['id']}"
+        assert (await client.get(location)).json() == response.json()
 
     async def test_is_readable_afterwards(self, client: httpx.AsyncClient) -> None:
         body = await create(client, "One two three.")
@@ -132,6 +140,37 @@ class TestListParagraphs:
         assert response.status_code == 422
         assert "detail" in response.json()
 
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            f"{2**63}",  # one past the largest id: a 500 (database overflow) before
+            f"{10**30}",
+            "\u0661\u0662",  # Arabic-Indic digits: str.isdigit says yes, int() reads 12
+            "\uff11",  # a fullwidth 1
+            "-1",
+            "0",
+            "01",
+            " 1",
+            "1\n",
+            "p1",
+        ],
+    )
+    async def test_forged_cursors_are_422_in_the_validation_shape(
+        self, client: httpx.AsyncClient, payload: str
+    ) -> None:
+        await create(client, "one paragraph")
+        response = await client.get("/paragraphs", params={"cursor": payload})
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["query", "cursor"]
+        assert "handed out" in error["msg"]
+
+    async def test_the_largest_id_is_a_valid_cursor(self, client: httpx.AsyncClient) -> None:
+        created = await create(client, "one paragraph")
+        response = await client.get("/paragraphs", params={"cursor": paging.encode(2**63 - 1)})
+        assert response.status_code == 200
+        assert [p["id"] for p in response.json()["paragraphs"]] == [created["id"]]
+
 
 class TestUpdateParagraph:
     async def test_replaces_content_and_word_count(self, client: httpx.AsyncClient) -> None:
@@ -180,3 +219,4 @@ class TestFetchOffline:
         assert body["content"].count(".") == 50
         assert body["word_count"] == len(text.words(body["content"]))
         assert (await client.get(f"/paragraphs/{body['id']}")).json() == body
+        assert response.headers["Location"] == f"/paragraphs/{body['id']}"

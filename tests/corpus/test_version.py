@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from paragraphs.corpus import service as corpus_service
 from paragraphs.corpus.version import CorpusVersion
@@ -20,9 +22,36 @@ async def write(db: Database, content: str) -> None:
 class TestCorpusVersion:
     async def test_reads_the_database_when_not_listening(self, db: Database) -> None:
         version = CorpusVersion(db)  # not started: as on SQLite
-        assert await version.current() == 0
-        await write(db, "one")
-        assert await version.current() == 1
+        try:
+            assert await version.current() == 0
+            await write(db, "one")
+            assert await version.current() == 1
+        finally:
+            await version.close()
+
+    @pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+    async def test_sqlite_reads_again_only_after_a_commit(self, db: Database) -> None:
+        statements: list[str] = []
+
+        def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if "corpus_state" in statement:
+                statements.append(statement)
+
+        event.listen(db.search_engine.sync_engine, "before_cursor_execute", note)
+        version = CorpusVersion(db)
+        try:
+            assert await version.current() == 0
+            assert await version.current() == 0
+            assert len(statements) == 1  # nothing committed since the first read: no second one
+            await write(db, "one")  # another connection of this process
+            assert await version.current() == 1
+            assert len(statements) == 2
+            with sqlite3.connect(db.engine.url.database or "") as other:  # as another process would
+                other.execute("UPDATE corpus_state SET version = 7")
+            assert await version.current() == 7
+        finally:
+            event.remove(db.search_engine.sync_engine, "before_cursor_execute", note)
+            await version.close()
 
     @pytest.mark.parametrize("engine_name", ["postgres"], indirect=True)
     async def test_another_process_write_is_heard_without_asking_the_database(self, db: Database) -> None:

@@ -28,6 +28,15 @@ async def stored_counts(db: Database) -> dict[str, int]:
         return await counts.all_counts(session)
 
 
+async def stored_paragraph_counts(db: Database) -> dict[str, int]:
+    async with db.read() as session:
+        return await counts.all_paragraph_counts(session)
+
+
+def paragraphs_per_word(contents: list[str]) -> dict[str, int]:
+    return dict(Counter(word for content in contents for word in set(text.words(content))))
+
+
 async def scenario(url: str, operations: list[Op]) -> None:
     db = create_database(url, pool_size=2)
     try:
@@ -35,6 +44,7 @@ async def scenario(url: str, operations: list[Op]) -> None:
         live = await apply(db, operations)
         expected = Counter(word for content in live.values() for word in text.words(content))
         assert await stored_counts(db) == dict(expected) == await recount(db)
+        assert await stored_paragraph_counts(db) == paragraphs_per_word(list(live.values()))
         async with db.read() as session:
             top = await counts.top_words(session, 5)
         assert top == sorted(expected.items(), key=lambda item: (-item[1], item[0]))[:5]
@@ -68,7 +78,7 @@ class TestConcurrentWriters:
                     paragraph = await corpus_service.create_paragraph(session, content, Source.USER)
                 if i % 10 == 9:  # some updates and deletes too
                     async with db.write() as session:
-                        paragraph = await corpus_service.get_paragraph(session, paragraph.id)
+                        paragraph = await corpus_service.lock_paragraph(session, paragraph.id)
                         if i % 20 == 19:
                             await corpus_service.delete_paragraph(session, paragraph)
                         else:
@@ -76,6 +86,9 @@ class TestConcurrentWriters:
 
         await asyncio.wait_for(asyncio.gather(*(writer(n) for n in range(8))), timeout=120)
         assert await stored_counts(db) == await recount(db)
+        async with db.read() as session:
+            contents = list(await session.scalars(select(Paragraph.content)))
+        assert await stored_paragraph_counts(db) == paragraphs_per_word(contents)
         assert (await stored_counts(db))["the"] == 8 * (
             45 * 3 + 3 * 1
         )  # per writer: 45 kept (3 each), 3 updated (1), 2 deleted
@@ -83,4 +96,16 @@ class TestConcurrentWriters:
 
 class TestDelta:
     def test_adds_and_subtracts_and_drops_zeros(self) -> None:
-        assert counts.delta(added=["a", "b", "a"], removed=["b", "c"]) == Counter({"a": 2, "c": -1})
+        change = counts.delta(added=[["a", "b", "a"]], removed=[["b", "c"]])
+        assert change.occurrences == Counter({"a": 2, "c": -1})
+        assert change.paragraphs == Counter({"a": 1, "c": -1})
+
+    def test_counts_each_paragraph_once_per_word(self) -> None:
+        change = counts.delta(added=[["a", "a", "b"], ["a"]])
+        assert change.occurrences == Counter({"a": 3, "b": 1})
+        assert change.paragraphs == Counter({"a": 2, "b": 1})
+
+    def test_an_update_keeping_a_word_leaves_its_paragraphs(self) -> None:
+        change = counts.delta(added=[["a", "a", "c"]], removed=[["a", "b"]])
+        assert change.occurrences == Counter({"a": 1, "b": -1, "c": 1})
+        assert change.paragraphs == Counter({"b": -1, "c": 1})

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,18 +33,29 @@ def cli_env(settings: Mapping[str, str]) -> dict[str, str]:
 
 
 def run_cli(
-    args: list[str], settings: Mapping[str, str], *, stdin: str | None = None, cwd: Path | None = None
+    args: list[str],
+    settings: Mapping[str, str],
+    *,
+    stdin: str | bytes | None = None,
+    cwd: Path | None = None,
+    close_stdin: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m paragraphs ARGS` to completion."""
-    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
-        [sys.executable, "-m", "paragraphs", *args],
+    """`python -m paragraphs ARGS` to completion (bounded: a hang fails the test); `close_stdin` runs it
+    with file descriptor 0 closed, as `cmd <&-` in a shell."""
+    command = [sys.executable, "-m", "paragraphs", *args]
+    if close_stdin:
+        command = ["/bin/sh", "-c", 'exec "$@" <&-', "sh", *command]
+    result = subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
+        command,
         env=cli_env(settings),
-        input=stdin,
+        input=stdin.encode() if isinstance(stdin, str) else stdin,
         capture_output=True,
-        text=True,
         timeout=120,
         check=False,
         cwd=cwd,
+    )
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout.decode(errors="replace"), result.stderr.decode(errors="replace")
     )
 
 
@@ -58,19 +69,34 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
-@contextmanager
-def serve(settings: Mapping[str, str], log_dir: Path) -> Iterator[Server]:
-    """Start `paragraphs serve` on a free port; yield once /health answers; stop it afterwards."""
-    port = free_port()
-    log_path = log_dir / f"server-{port}.log"
+def start(
+    args: list[str], settings: Mapping[str, str], log_path: Path, cwd: Path | None = None
+) -> subprocess.Popen[str]:
+    """`python -m paragraphs ARGS` in the background, its output into `log_path`."""
     with log_path.open("w") as log_file:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
-            [sys.executable, "-m", "paragraphs", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        return subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
+            [sys.executable, "-m", "paragraphs", *args],
             env=cli_env(settings),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             text=True,
+            cwd=cwd,
         )
+
+
+@contextmanager
+def serve(
+    settings: Mapping[str, str], log_dir: Path, cwd: Path | None = None, *, args: Sequence[str] = ()
+) -> Iterator[Server]:
+    """Start `paragraphs serve [ARGS]` on a free port; yield once /health answers; stop it afterwards.
+
+    One process unless ARGS ask for more (`serve` runs one per core on PostgreSQL by default): the
+    tests count connections and read one process's state."""
+    port = free_port()
+    log_path = log_dir / f"server-{port}.log"
+    if "--workers" not in args:
+        args = [*args, "--workers", "1"]
+    process = start(["serve", "--host", "127.0.0.1", "--port", str(port), *args], settings, log_path, cwd)
     server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     try:
         _wait_until_healthy(server)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from paragraphs import __version__
 from paragraphs.db.engine import Database
 from paragraphs.db.models import Paragraph, Source
 from tests.e2e.server import run_cli
@@ -16,6 +17,13 @@ async def stored(db: Database) -> dict[str, int]:
     async with db.read() as session:
         rows = await session.execute(select(Paragraph.source, func.count()).group_by(Paragraph.source))
         return dict(rows.all())
+
+
+class TestVersion:
+    def test_prints_the_package_version(self) -> None:
+        result = run_cli(["--version"], {})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"paragraphs {__version__}\n"
 
 
 class TestImport:
@@ -38,6 +46,62 @@ class TestImport:
         result = run_cli(["import", "/nonexistent/file.txt"], {"PARAGRAPHS_DATABASE_URL": database_url})
         assert result.returncode == 2
         assert "no such file" in result.stderr
+        assert await stored(db) == {}
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The `error:` lines of a failed command, after checking it printed no traceback."""
+    assert "Traceback" not in stderr, stderr
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def numbered(count: int) -> bytes:
+    return b"".join(f"Paragraph number {n}.\n\n".encode() for n in range(count))
+
+
+class TestImportFailures:
+    """`paragraphs import` never hangs: any failure ends it with one `error:` line, whole batches kept."""
+
+    async def test_a_file_that_is_not_utf8_stops_at_its_byte_offset_keeping_whole_batches(
+        self, db: Database, database_url: str, tmp_path: Path
+    ) -> None:
+        good = numbered(25)
+        source = tmp_path / "latin1.txt"
+        source.write_bytes(good + "Café au lait.\n\nAfter.\n".encode("latin-1"))
+        result = run_cli(["import", str(source), "--batch-size", "10"], {"PARAGRAPHS_DATABASE_URL": database_url})
+        assert result.returncode == 1
+        [line] = error_lines(result.stderr)
+        assert f"{source}: not UTF-8 text at byte {len(good) + 3} (0xe9)" in line
+        assert "stored 20 paragraphs" in line
+        # Two whole batches of 10; nothing of the third, which held the bad byte.
+        assert await stored(db) == {Source.IMPORT.value: 20}
+
+    async def test_standard_input_cut_short_mid_character(self, db: Database, database_url: str) -> None:
+        truncated = "one\n\ntwo ü".encode()[:-1]
+        result = run_cli(["import", "-"], {"PARAGRAPHS_DATABASE_URL": database_url}, stdin=truncated)
+        assert result.returncode == 1
+        [line] = error_lines(result.stderr)
+        assert f"standard input: ends in the middle of a UTF-8 character at byte {len(truncated) - 1}" in line
+        assert await stored(db) == {}
+
+    @pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+    async def test_standard_input_closed(self, db: Database, database_url: str) -> None:
+        result = run_cli(["import", "-"], {"PARAGRAPHS_DATABASE_URL": database_url}, close_stdin=True)
+        assert result.returncode == 2
+        assert error_lines(result.stderr) == [
+            "error: standard input is closed; pass a file, or pipe text into `paragraphs import -`"
+        ]
+
+    @pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+    async def test_a_file_that_vanished(self, db: Database, database_url: str, tmp_path: Path) -> None:
+        target = tmp_path / "gone.txt"
+        target.write_text("here a moment ago\n")
+        link = tmp_path / "link.txt"
+        link.symlink_to(target)
+        target.unlink()
+        result = run_cli(["import", str(link)], {"PARAGRAPHS_DATABASE_URL": database_url})
+        assert result.returncode == 2
+        assert error_lines(result.stderr) == [f"error: cannot open {link}: no such file"]
         assert await stored(db) == {}
 
 

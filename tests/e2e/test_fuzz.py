@@ -1,45 +1,65 @@
-"""Schemathesis against the real server: no request the OpenAPI schema describes gets a 500.
+r"""Schemathesis against the real server, with every check, on both engines.
 
-Driven through Hypothesis directly: schemathesis's pytest plugin does not run under pytest 9.
+Its own command (`st run --checks all`): examples, the coverage phase (boundary and schema-violating
+values), fuzzing and stateful sequences (create, then read, update, delete what was created). Every
+answer must be documented, match its schema, and schema-valid requests must be accepted while
+schema-violating ones are refused. Deterministic: a fixed seed, no example database.
+
+One check is left out, `positive_data_acceptance` (ST202, "schema-valid request rejected"): a word is
+a run of Unicode letters and digits, which the OpenAPI states exactly (`\p{L}\p{N}`, text.py), but
+schemathesis generates from Latin-only stand-ins for those classes, so a "valid" word it makes can
+hold a letter it took for a separator (`ɢ`, U+0262) and really be two words. The reverse check
+(`negative_data_rejection`, validated with full Unicode) stays on.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.result import Ok
 
 from tests.e2e.server import Server, serve
 
-EXAMPLES_PER_OPERATION = 30
+EXAMPLES_PER_OPERATION = 15
+ST = Path(sys.executable).with_name("st")
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory: Path = tmp_path_factory.mktemp("fuzz")
-    env = {"PARAGRAPHS_DATABASE_URL": f"sqlite:///{directory / 'paragraphs.db'}", "PARAGRAPHS_OFFLINE": "true"}
-    with serve(env, directory) as server:
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    env = {"PARAGRAPHS_DATABASE_URL": database_url, "PARAGRAPHS_OFFLINE": "true"}
+    with serve(env, tmp_path) as server:
+        for _ in range(3):  # something to read, update and delete
+            assert httpx.post(f"{server.url}/fetch", timeout=30).status_code == 201
         yield server
 
 
-def test_no_request_makes_a_server_error(live_server: Server) -> None:
-    schema = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json")
-    results = list(schema.get_all_operations())
-    operations = [result.ok() for result in results if isinstance(result, Ok)]
-    assert len(operations) == len(results) >= 10  # every operation of the schema is valid and fuzzed
-
-    for operation in operations:
-
-        @given(operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
-        def run(case: schemathesis.Case[Any]) -> None:
-            response = case.call(timeout=30)
-            case.validate_response(response, checks=[not_a_server_error])
-
-        run()
+def test_every_check_passes(live_server: Server) -> None:
+    result = subprocess.run(  # noqa: S603 - schemathesis's own command, fixed arguments
+        [
+            str(ST),
+            "run",
+            f"{live_server.url}/openapi.json",
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--max-examples",
+            str(EXAMPLES_PER_OPERATION),
+            "--seed",
+            "1",
+            "--generation-deterministic",
+            "--workers",
+            "1",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout, result.stdout[-2000:]

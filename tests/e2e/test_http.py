@@ -106,6 +106,7 @@ class TestFetch:
 class TestService:
     def test_health_readiness_docs_and_metrics(self, http: httpx.Client) -> None:
         assert http.get("/health").json() == {"status": "ok"}
+        assert http.head("/health").status_code == http.head("/health/ready").status_code == 200
         ready = http.get("/health/ready")
         assert ready.status_code == 200
         assert ready.json()["checks"]["database"]["status"] == "ok"
@@ -121,10 +122,10 @@ class TestService:
         created = http.post("/paragraphs", json={"content": "Zebras’ stripes aren't paint."})
         assert created.status_code == 201
         paragraph_id = created.json()["id"]
-        found = http.post("/search", json={"words": ["aren't"]}).json()
+        found = http.post("/search", json={"words": ["aren't"], "operator": "and"}).json()
         assert [p["id"] for p in found["paragraphs"]] == [paragraph_id]
         assert http.delete(f"/paragraphs/{paragraph_id}").status_code == 204
-        assert http.post("/search", json={"words": ["aren't"]}).json()["total_count"] == 0
+        assert http.post("/search", json={"words": ["aren't"], "operator": "and"}).json()["total_count"] == 0
 
 
 def test_log_has_request_lines(server: Server) -> None:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-import redis
 from sqlalchemy import select
 
 from paragraphs import text
@@ -20,71 +16,7 @@ from paragraphs.db.engine import Database
 from paragraphs.db.models import Definition
 from paragraphs.settings import Settings
 from tests.apps import app_client
-from tests.e2e.server import cli_env, stop
 from tests.fixtures.fake_dictionary import FakeDictionary
-from tests.fixtures.fake_metaphorpsum import FakeMetaphorpsum
-from tests.services import RABBITMQ_URL, REDIS_URL, missing, reachable
-
-BROKERS = {"redis": REDIS_URL.rsplit("/", 1)[0] + "/14", "rabbitmq": RABBITMQ_URL}
-
-
-@pytest.fixture(params=sorted(BROKERS))
-def broker_url(request: pytest.FixtureRequest) -> str:
-    url = BROKERS[request.param]
-    if not reachable(url, 6379 if request.param == "redis" else 5672):
-        missing(f"{request.param} broker", url)
-    if request.param == "redis":  # no task left over from an earlier test
-        redis.Redis.from_url(url).flushdb()
-    return url
-
-
-@pytest.fixture
-def metaphorpsum() -> Iterator[FakeMetaphorpsum]:
-    fake = FakeMetaphorpsum(seed=11)
-    with fake.running():
-        yield fake
-
-
-@pytest.fixture
-def settings_env(
-    database_url: str,
-    broker_url: str,
-    redis_clean: str,
-    fake_dictionary: FakeDictionary,
-    metaphorpsum: FakeMetaphorpsum,
-) -> dict[str, str]:
-    return {
-        "PARAGRAPHS_DATABASE_URL": database_url,
-        "PARAGRAPHS_BROKER_URL": broker_url,
-        "PARAGRAPHS_REDIS_URL": redis_clean,
-        "PARAGRAPHS_DICTIONARY_URL": fake_dictionary.url,
-        "PARAGRAPHS_METAPHORPSUM_URL": metaphorpsum.url,
-        "PARAGRAPHS_UPSTREAM_TIMEOUT": "5",
-    }
-
-
-@pytest.fixture
-def worker(settings_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "paragraphs", "worker", "--pool", "solo", "--concurrency", "1"],
-        env=cli_env(settings_env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield process
-    stop(process)
-    log.close()
-
-
-@pytest.fixture
-async def client(settings_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings.model_validate(
-        {key.removeprefix("PARAGRAPHS_").lower(): value for key, value in settings_env.items()}
-    )
-    async with app_client(settings) as http:
-        yield http
 
 
 async def defined_words(db: Database) -> set[str]:
@@ -102,7 +34,10 @@ class TestWorkerWarmsDefinitions:
         tmp_path: Path,
     ) -> None:
         worker_log = tmp_path / "worker.log"
-        assert (await client.get("/health/ready")).json()["checks"]["queue"]["status"] == "ok"
+        deadline = time.monotonic() + 60  # "ok" once the worker answers a ping
+        while (await client.get("/health/ready")).json()["checks"]["queue"]["status"] != "ok":
+            assert time.monotonic() < deadline, f"no worker answered\n{worker_log.read_text()[-3000:]}"
+            await asyncio.sleep(0.2)
         response = await client.post("/fetch")
         assert response.status_code == 201
         counts = Counter(text.words(response.json()["content"]))

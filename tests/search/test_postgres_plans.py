@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
+from sqlalchemy import text
 
 from paragraphs.corpus import service as corpus_service
 from paragraphs.db.engine import Database
 from paragraphs.db.models import Source
 from paragraphs.search.index import Query
-from paragraphs.search.postgres import PostgresIndex, tsvector_literal
+from paragraphs.search.postgres import PostgresIndex, tsquery_literal, tsvector_literal
 
 ALWAYS_WALK = PostgresIndex(walk_cost_ratio=0.0)
 NEVER_WALK = PostgresIndex(walk_cost_ratio=math.inf)
@@ -48,3 +49,22 @@ class TestTsvectorLiteral:
         literal = tsvector_literal(["x"] * 20_000 + ["y"])
         assert literal.endswith("'y':16383")
         assert literal.count(",") == 255  # at most 256 positions per word
+
+
+class TestTsqueryLiteral:
+    def test_words_are_quoted_lexemes(self) -> None:
+        assert tsquery_literal(Query(words=("don't", "the"), operator="and")) == "'don''t' & 'the'"
+        assert tsquery_literal(Query(words=("a", "b", "c"), operator="or")) == "'a' | 'b' | 'c'"
+
+    @pytest.mark.parametrize("engine_name", ["postgres"], indirect=True)
+    async def test_postgresql_reads_them_as_the_words(self, db: Database) -> None:
+        for words in [("don't",), ("o'clock", "x"), ("naïve", "42"), ("and", "near", "not", "or")]:
+            literal = tsquery_literal(Query(words=words, operator="or"))
+            async with db.search_engine.connect() as connection:
+                parsed = await connection.scalar(text("SELECT CAST(CAST(:q AS tsquery) AS text)"), {"q": literal})
+                matches = await connection.scalar(
+                    text("SELECT CAST(:v AS tsvector) @@ CAST(:q AS tsquery)"),
+                    {"v": tsvector_literal([words[-1]]), "q": literal},
+                )
+            assert parsed == literal
+            assert matches is True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from paragraphs.db.models import Source
 from paragraphs.http import Upstream, UpstreamBadBody, UpstreamBadStatus
 
-# A 1x50 paragraph is under 4 KB (shared/upstreams.md A6); the server can stream forever on bad input.
+# A 1x50 paragraph is under 4 KB (docs/upstreams.md); the server can stream forever on bad input.
 MAX_BODY_BYTES = 64 * 1024
 # Share of letters among the non-space characters of real output is ~0.96; below this it is not prose.
 MIN_LETTER_SHARE = 0.8

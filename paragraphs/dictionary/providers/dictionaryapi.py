@@ -1,6 +1,6 @@
 """dictionaryapi.dev: `GET {url}/{word}`; a JSON list of entries, or 404 with a JSON body for "no such word".
 
-Read defensively (shared/upstreams.md B3-B7): every entry and meaning is walked, keys may be missing
+Read defensively (docs/upstreams.md): every entry and meaning is walked, keys may be missing
 or null, a 200 that is not a JSON list of objects is a failure, a 429 body is never parsed.
 """
 

@@ -1,0 +1,79 @@
+"""`paragraphs serve --workers N`: several processes behind one port, metrics summed over all of them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.server import Server, serve
+
+pytestmark = pytest.mark.e2e
+
+REQUESTS_TOTAL = "paragraphs_http_requests_total"
+HEALTH = {"handler": "/health", "method": "GET", "status": "200"}
+SPREAD_TIMEOUT_S = 60.0
+
+
+def health_requests_by_process(metrics_dir: Path) -> dict[str, float]:
+    """Requests to /health each worker counted, read from its own metric file."""
+    counted: dict[str, float] = {}
+    for path in metrics_dir.glob("counter_*.db"):
+        for family in MultiProcessCollector.merge([str(path)], accumulate=True):  # type: ignore[no-untyped-call]
+            for sample in family.samples:
+                if sample.name == REQUESTS_TOTAL and sample.labels == HEALTH:
+                    counted[path.stem] = sample.value
+    return counted
+
+
+def health_requests_reported(server: Server) -> float:
+    for family in text_string_to_metric_families(httpx.get(f"{server.url}/metrics", timeout=10).text):
+        for sample in family.samples:
+            if sample.name == REQUESTS_TOTAL and sample.labels == HEALTH:
+                return sample.value
+    return 0.0
+
+
+@pytest.fixture
+def metrics_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    (directory / "counter_1.db").write_bytes(b"left by an earlier run")  # serve must clear it
+    return directory
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path, metrics_dir: Path) -> Iterator[Server]:
+    settings = {
+        "PARAGRAPHS_DATABASE_URL": f"sqlite:///{tmp_path / 'paragraphs.db'}",
+        "PARAGRAPHS_OFFLINE": "true",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    with serve(settings, tmp_path, args=["--workers", "2"]) as server:
+        yield server
+
+
+def test_metrics_add_up_over_two_workers(two_workers: Server, metrics_dir: Path) -> None:
+    sent = 1  # the start-up check's request to /health
+    deadline = time.monotonic() + SPREAD_TIMEOUT_S
+
+    def fresh_connection_request(_: int) -> int:
+        return httpx.get(f"{two_workers.url}/health", timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        # Which process accepts a connection is the kernel's choice: send until both have served some.
+        while len(counted := health_requests_by_process(metrics_dir)) < 2 or min(counted.values()) < 1:
+            assert time.monotonic() < deadline, f"requests never reached both workers: {counted}"
+            assert list(pool.map(fresh_connection_request, range(8))) == [200] * 8
+            sent += 8
+    # A request is counted just after its response is sent: wait (bounded) for the last ones to land.
+    while sum(health_requests_by_process(metrics_dir).values()) != sent:
+        assert time.monotonic() < deadline, f"{health_requests_by_process(metrics_dir)} never added up to {sent}"
+        time.sleep(0.05)
+    assert health_requests_reported(two_workers) == sent
