@@ -250,7 +250,7 @@ def celery_app(settings: Settings) -> Celery:
 
 
 def _register(app: Celery, name: str, settings: Settings) -> None:
-    @app.task(name=name, bind=True, max_retries=RETRIES, acks_late=True)
+    @app.task(name=name, bind=True, max_retries=RETRIES, acks_late=True, shared=False)
     def run(task: Task[Any, Any], /, **kwargs: Any) -> None:
         try:
             _worker_runtime(settings).run(JOBS[name], kwargs, worker_monitoring.job_context(task.request))
@@ -294,7 +294,7 @@ def run_worker(settings: Settings, concurrency: int, pool: str, metrics_port: in
     app = celery_app(settings)
     worker_monitoring.use_our_logging(settings)
     if metrics_port is not None:
-        worker_monitoring.serve_metrics(app, metrics_port)
+        worker_monitoring.serve_metrics(settings, metrics_port)
     app.worker_main(
         [
             "worker",

@@ -23,6 +23,7 @@ from paragraphs import __version__, jobs
 from paragraphs.corpus.ingest import IngestStopped, UnreadableInput
 from paragraphs.resources import SchemaBehind
 from paragraphs.settings import ENV_PREFIX, Settings, unknown_variables
+from paragraphs.worker_monitoring import ExporterFailed
 
 ENV_FILE = Path(".env")
 BROKER_CHECK_TIMEOUT_S = 5
@@ -170,7 +171,7 @@ def explain(exc: BaseException, settings: Settings | None) -> str:
             f"{explain(exc.cause, settings)}; stored {stored} paragraph{'s' * (stored != 1)} from the batches "
             "before it, nothing from the batch it happened in"
         )
-    if isinstance(exc, ConfigurationError | UnreadableInput | SchemaBehind | BrokerUnreachable):
+    if isinstance(exc, ConfigurationError | UnreadableInput | SchemaBehind | BrokerUnreachable | ExporterFailed):
         return str(exc)
     for cause in _causes(exc):
         if settings is not None and (problem := _database_problem(cause, settings)):

@@ -2,22 +2,26 @@
 
 Jobs run in Celery's child processes, so their counters live there: with `paragraphs worker --metrics-port P`
 the worker runs with `PROMETHEUS_MULTIPROC_DIR` (a fresh directory, made before any metric exists; the
-command re-executes itself once to get it), and the main process serves every child's metrics summed, plus
-the broker's queue depth read at each scrape.
+command re-executes itself once to get it), and an exporter process serves every child's metrics summed,
+plus the broker's queue depth read at each scrape.
 """
 
 from __future__ import annotations
 
 import contextvars
+import multiprocessing
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
+from multiprocessing.connection import Connection as Connection_
 from typing import Any
 
 import structlog
 from asgi_correlation_id import correlation_id
-from celery import Celery, signals
+from celery import signals
+from kombu import Connection
 from kombu.exceptions import ChannelError
 
 from paragraphs.logs import configure_logging
@@ -43,8 +47,8 @@ def reexec_with_metrics_directory() -> None:
 class QueueDepthCollector:
     """`paragraphs_queue_depth{queue}`: messages waiting in the broker, asked at each scrape."""
 
-    def __init__(self, app: Celery, queue: str = DEFAULT_QUEUE) -> None:
-        self._app = app
+    def __init__(self, broker_url: str, queue: str = DEFAULT_QUEUE) -> None:
+        self._broker_url = broker_url
         self._queue = queue
 
     def collect(self) -> Iterable[Any]:
@@ -52,7 +56,7 @@ class QueueDepthCollector:
 
         family = GaugeMetricFamily("paragraphs_queue_depth", "Jobs waiting in the broker's queue.", labels=["queue"])
         try:
-            with self._app.connection_for_read() as connection:
+            with Connection(self._broker_url, connect_timeout=2) as connection:
                 connection.ensure_connection(max_retries=1, timeout=2)
                 channel: Any = connection.default_channel
                 family.add_metric([self._queue], float(self._depth(channel)))
@@ -71,19 +75,64 @@ class QueueDepthCollector:
         return int(declared.message_count)
 
 
-def serve_metrics(app: Celery, port: int) -> None:
-    """In the worker's main process: every child's metrics (multiprocess collector) and the queue depth."""
-    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+class ExporterFailed(Exception):
+    """The metrics exporter could not start (the message says why)."""
 
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    registry.register(QueueDepthCollector(app))
-    start_http_server(port, registry=registry)
-    log.info("worker metrics", port=port, directory=os.environ.get(MULTIPROC_ENV))
+
+EXPORTER_START_S = 10.0
+PARENT_CHECK_S = 1.0
+
+
+def serve_metrics(settings: Settings, port: int) -> None:
+    """Serve every child's metrics (multiprocess collector) and the queue depth on `port`, from a process
+    of its own.
+
+    Not from a thread of the worker's main process: that process forks Celery's children, and a fork
+    copies the locks other threads hold. A scrape thread asking the broker for the queue depth held a
+    redis-py pool lock at the moment of a fork; the child's kombu after-fork hook then waited for that lock
+    forever and never ran a job. The exporter is a spawned (not forked) process that ends with its parent.
+    Raises `ExporterFailed` (the reason) when it cannot start, e.g. the port is taken."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    exporter = context.Process(
+        target=_export,
+        args=(settings.broker_url or "", port, settings.log_level, settings.log_json, os.getpid(), sender),
+        name="paragraphs-worker-metrics",
+        daemon=True,
+    )
+    exporter.start()
+    sender.close()
+    failure = receiver.recv() if receiver.poll(EXPORTER_START_S) else "it did not start in time"
+    receiver.close()
+    if failure is not None:
+        exporter.terminate()
+        raise ExporterFailed(f"cannot serve worker metrics on port {port}: {failure}; choose another --metrics-port")
+    log.info("worker metrics", port=port, directory=os.environ.get(MULTIPROC_ENV), pid=exporter.pid)
 
     @signals.worker_process_shutdown.connect(weak=False)
     def _child_gone(pid: int | None = None, **_kwargs: Any) -> None:
+        from prometheus_client import multiprocess
+
         multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
+
+
+def _export(broker_url: str, port: int, log_level: str, log_json: bool, parent: int, ready: Connection_) -> None:
+    """The exporter process: serve until the worker's main process is gone."""
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    configure_logging(log_level, json=log_json)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(QueueDepthCollector(broker_url))
+    try:
+        start_http_server(port, registry=registry)
+    except OSError as exc:
+        ready.send(exc.strerror or str(exc))
+        return
+    ready.send(None)
+    ready.close()
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
 
 
 def use_our_logging(settings: Settings) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -100,3 +103,67 @@ async def test_job_outcomes_and_queue_depth_are_exported(
     job_lines = [event for event in events if event.get("event") == "warmed top words"]
     assert job_lines
     assert {event.get("request_id") for event in job_lines} == {request_id}
+
+
+def worker_pid(metrics_url: str) -> int:
+    """The worker's main process: the parent of the exporter that answers on `metrics_url`."""
+    port = int(metrics_url.rsplit(":", 1)[1].split("/")[0])
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and f"--metrics-port\0{port}\0" in _cmdline(entry):
+            return int(entry.name)
+    raise AssertionError(f"no worker process with --metrics-port {port}")
+
+
+def _cmdline(entry: Path) -> str:
+    try:
+        return (entry / "cmdline").read_text()
+    except OSError:
+        return ""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+async def test_the_process_that_forks_children_runs_no_other_thread(worker: tuple[str, Path]) -> None:
+    """A thread in the process that forks Celery's children can hold a lock at the moment of a fork, and the
+    child then waits for it forever (a scrape thread's redis-py pool lock did: the child never ran a job).
+    So the worker's main process runs one thread, and the metrics come from an exporter process."""
+    metrics_url, _log = worker
+    deadline = time.monotonic() + 60
+    while not samples(metrics_url):
+        assert time.monotonic() < deadline, "the worker's metrics never answered"
+        await asyncio.sleep(0.2)
+    main = worker_pid(metrics_url)
+    assert os.listdir(f"/proc/{main}/task") == [str(main)]
+
+
+def test_the_exporter_ends_with_the_worker(worker: tuple[str, Path]) -> None:
+    metrics_url, _log = worker
+    deadline = time.monotonic() + 60
+    while not samples(metrics_url):
+        assert time.monotonic() < deadline, "the worker's metrics never answered"
+        time.sleep(0.2)
+    os.kill(worker_pid(metrics_url), signal.SIGKILL)  # no clean shutdown: the exporter notices by itself
+    deadline = time.monotonic() + 30
+    while samples(metrics_url):
+        assert time.monotonic() < deadline, "the exporter outlived its worker"
+        time.sleep(0.2)
+
+
+def test_a_taken_metrics_port_is_one_clear_error(settings_env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "paragraphs", "worker", "--concurrency", "1", "--metrics-port", str(port)],
+            env=cli_env(settings_env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: cannot serve worker metrics on port {port}: Address already in use; choose another --metrics-port"
+    ]
+    assert "Traceback" not in result.stderr
