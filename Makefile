@@ -63,9 +63,11 @@ bench-dictionary: $(DEV_STAMP)
 bench-web: $(DEV_STAMP)
 	$(BIN)/python -m bench.web
 
-# Over HTTP with wrk (apt-get install wrk): mixed load, 2 workers, both engines, main measured in the same run.
+# Over HTTP with wrk (apt-get install wrk): mixed load, 2 workers, both engines, and the reference measured in the
+# same run: BENCH_BASELINE, by default main as it was before the throughput work (b56170d, what issue 9 measured).
+BENCH_BASELINE ?= b56170d
 bench-load: $(DEV_STAMP)
-	$(BIN)/python -m bench.load --baseline main
+	$(BIN)/python -m bench.load --baseline $(BENCH_BASELINE)
 
 # The search query set at 1,000,000 paragraphs (seeds the corpus once: slow, see bench/RESULTS.md).
 bench-1m: $(DEV_STAMP)
