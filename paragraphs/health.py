@@ -20,9 +20,13 @@ router = APIRouter(tags=["health"])
 # Readiness must flip within a second when the database goes (docs/operations.md).
 CHECK_TIMEOUT_S = 0.8
 
-# Refreshed by every readiness check (the load balancer's or compose's probe): alerts read it.
+# Refreshed by every readiness check (the load balancer's or compose's probe): alerts read it. Across
+# `serve` workers the most recent check by any live process wins (docs/operations.md, "Gauges").
 DEPENDENCY_UP = Gauge(
-    "paragraphs_dependency_up", "1 when a dependency was ok at the last readiness check, else 0.", ["dependency"]
+    "paragraphs_dependency_up",
+    "1 when a dependency was ok at the last readiness check, else 0.",
+    ["dependency"],
+    multiprocess_mode="livemostrecent",
 )
 
 State = Literal["ok", "degraded", "down", "disabled"]
