@@ -67,7 +67,13 @@ async def _database_state(db: Database) -> DependencyState:
     return DependencyState(status="ok", detail=db.dialect)
 
 
-@router.get("/health/ready", responses={503: {"model": Readiness, "description": "a required dependency is down"}})
+@router.get(
+    "/health/ready",
+    responses={
+        200: {"model": Readiness, "description": "every required dependency answers (some may be degraded)"},
+        503: {"model": Readiness, "description": "a required dependency is down"},
+    },
+)
 async def readiness(resources: ResourcesDep) -> JSONResponse:
     """Readiness: each dependency's state; 503 when a required one is down."""
     body = await _readiness(resources)
