@@ -6,6 +6,7 @@ callers never see a cache error.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import OrderedDict
 from typing import Literal, Protocol
@@ -69,7 +70,14 @@ def feature_of(key: str) -> str:
 
 def record_level(feature: str, level: str, hits: int = 1) -> None:
     if hits:
-        CACHE_HITS.labels(feature, level).inc(hits)
+        _hits(feature, level).inc(hits)
+
+
+@functools.cache
+def _hits(feature: str, level: str) -> Counter:
+    """The labelled child, found once: `labels()` on every hit cost more than the hit itself
+    (bench/metrics_cost.py; figures in bench/RESULTS.md)."""
+    return CACHE_HITS.labels(feature, level)
 
 
 class MemoryCache:
