@@ -3,12 +3,13 @@ and provider metrics follow what happened."""
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, Gauge
 from sqlalchemy import text
 
 from paragraphs.cache import MemoryCache, feature_of
@@ -91,3 +92,22 @@ class TestProviderCalls:
             sample("paragraphs_dictionary_provider_calls_total", provider="offline", outcome="not_found")
             == not_found + 1
         )
+
+
+class TestGaugeModes:
+    def test_every_gauge_of_ours_says_how_processes_combine(self) -> None:
+        """A gauge left in the default mode (`all`) is one series per process, with a `pid` label, under
+        `serve --workers N` and in the worker (docs/operations.md, "Gauges across processes")."""
+        for module in ("paragraphs.app", "paragraphs.jobs"):  # every metric of the service registered
+            importlib.import_module(module)
+        gauges = {
+            collector._name: collector._multiprocess_mode
+            for collector in list(REGISTRY._collector_to_names)
+            if isinstance(collector, Gauge)
+        }
+        assert gauges == {
+            "paragraphs_db_pool_checked_out": "livesum",
+            "paragraphs_db_pool_size": "livesum",
+            "paragraphs_upstream_circuit_open": "livemax",
+            "paragraphs_dependency_up": "livemostrecent",
+        }
