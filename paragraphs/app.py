@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paragraphs import __version__, health
+from paragraphs import __version__, health, serving
 from paragraphs.budget import RequestBudget
 from paragraphs.corpus import router as corpus_router
 from paragraphs.dictionary import router as dictionary_router
@@ -71,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, object]]:
         async with open_resources(settings) as resources:
             yield {"resources": resources}
+        serving.forget_this_process()
 
     app = FastAPI(
         title="paragraphs",

@@ -6,6 +6,7 @@ callers never see a cache error.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import OrderedDict
 from typing import Literal, Protocol
@@ -22,6 +23,14 @@ log = structlog.get_logger(__name__)
 
 CACHE_REQUESTS = Counter(
     "paragraphs_cache_requests_total", "Cache look-ups by feature and result.", ["feature", "result"]
+)
+
+# Where a look-up was answered: `memory` (this process), `redis`, and for definitions also `table` (the
+# durable `definition` table) and `provider` (asked afresh). Misses in total: CACHE_REQUESTS.
+CACHE_HITS = Counter(
+    "paragraphs_cache_hits_total",
+    "Look-ups answered, by feature and the level that answered (memory, redis, table, provider).",
+    ["feature", "level"],
 )
 
 CacheState = Literal["ok", "degraded", "disabled"]
@@ -53,6 +62,24 @@ def record(feature: str, hit: bool) -> None:
     CACHE_REQUESTS.labels(feature, "hit" if hit else "miss").inc()
 
 
+def feature_of(key: str) -> str:
+    """The `<feature>` of `paragraphs:<feature>:...`, the label of a hit on that key."""
+    parts = key.split(":", 2)
+    return parts[1] if len(parts) > 1 and parts[0] == "paragraphs" else "other"
+
+
+def record_level(feature: str, level: str, hits: int = 1) -> None:
+    if hits:
+        _hits(feature, level).inc(hits)
+
+
+@functools.cache
+def _hits(feature: str, level: str) -> Counter:
+    """The labelled child, found once: `labels()` on every hit cost more than the hit itself
+    (bench/metrics_cost.py; figures in bench/RESULTS.md)."""
+    return CACHE_HITS.labels(feature, level)
+
+
 class MemoryCache:
     """A bounded TTL cache in this process, least recently used out first.
 
@@ -82,6 +109,7 @@ class MemoryCache:
             self._drop(key)
             return None
         self._entries.move_to_end(key)
+        record_level(feature_of(key), "memory")
         return value
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
@@ -150,7 +178,10 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return None
-        return value if isinstance(value, bytes) else None
+        if not isinstance(value, bytes):
+            return None
+        record_level(feature_of(key), "redis")
+        return value
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         if not self._available():

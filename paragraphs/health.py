@@ -20,9 +20,13 @@ router = APIRouter(tags=["health"])
 # Readiness must flip within a second when the database goes (docs/operations.md).
 CHECK_TIMEOUT_S = 0.8
 
-# Refreshed by every readiness check (the load balancer's or compose's probe): alerts read it.
+# Refreshed by every readiness check (the load balancer's or compose's probe): alerts read it. Across
+# `serve` workers the most recent check by any live process wins (docs/operations.md, "Gauges").
 DEPENDENCY_UP = Gauge(
-    "paragraphs_dependency_up", "1 when a dependency was ok at the last readiness check, else 0.", ["dependency"]
+    "paragraphs_dependency_up",
+    "1 when a dependency was ok at the last readiness check, else 0.",
+    ["dependency"],
+    multiprocess_mode="livemostrecent",
 )
 
 State = Literal["ok", "degraded", "down", "disabled"]
@@ -63,7 +67,13 @@ async def _database_state(db: Database) -> DependencyState:
     return DependencyState(status="ok", detail=db.dialect)
 
 
-@router.get("/health/ready", responses={503: {"model": Readiness, "description": "a required dependency is down"}})
+@router.get(
+    "/health/ready",
+    responses={
+        200: {"model": Readiness, "description": "every required dependency answers (some may be degraded)"},
+        503: {"model": Readiness, "description": "a required dependency is down"},
+    },
+)
 async def readiness(resources: ResourcesDep) -> JSONResponse:
     """Readiness: each dependency's state; 503 when a required one is down."""
     body = await _readiness(resources)

@@ -35,8 +35,17 @@ UPSTREAM_SECONDS = Histogram(
     "Duration of calls to third-party services, retries included.",
     ["upstream"],
 )
+# Each process has its own breaker: across `serve` workers, 1 when any live one has it open (docs/operations.md).
 UPSTREAM_CIRCUIT_OPEN = Gauge(
-    "paragraphs_upstream_circuit_open", "1 while the upstream's circuit breaker is open (calls refused).", ["upstream"]
+    "paragraphs_upstream_circuit_open",
+    "1 while the upstream's circuit breaker is open (calls refused).",
+    ["upstream"],
+    multiprocess_mode="livemax",
+)
+# The worker's side of rate limits: a third party refusing us (429), counted per answer, retries included.
+# Our own limiter's refusals are `paragraphs_ratelimit_requests_total{outcome="limited"}` (ratelimit.py).
+UPSTREAM_RATE_LIMITED = Counter(
+    "paragraphs_upstream_rate_limited_total", "Answers 429 (too many requests) from a third party.", ["upstream"]
 )
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -229,6 +238,8 @@ class Upstream:
             raise UpstreamTimedOut(self.name, f"timed out ({type(exc).__name__})") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise UpstreamUnreachable(self.name, f"connection failed ({type(exc).__name__})") from exc
+        if response.status_code == 429:
+            UPSTREAM_RATE_LIMITED.labels(self.name).inc()
         if response.status_code in RETRY_STATUSES:
             retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             raise UpstreamBadStatus(self.name, response.status_code, retry_after)

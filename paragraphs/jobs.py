@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import stamina
 import structlog
 from celery import Celery, Task
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from paragraphs import worker_monitoring
 from paragraphs.settings import Settings
@@ -34,6 +34,13 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 JOB_OUTCOMES = Counter("paragraphs_jobs_total", "Background jobs by name and outcome.", ["job", "outcome"])
+# One attempt's duration, failed ones included. Warming 100 words waits up to 60 s (dictionary/tasks.py).
+JOB_SECONDS = Histogram(
+    "paragraphs_job_duration_seconds",
+    "Duration of one attempt of a background job.",
+    ["job"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
 
 JobBody = Callable[..., Coroutine[Any, Any, None]]
 JOBS: dict[str, JobBody] = {}
@@ -105,9 +112,11 @@ class InProcessJobs:
             ):
                 with attempt:
                     try:
-                        await JOBS[name](self._resources(), **kwargs)
+                        with JOB_SECONDS.labels(name).time():
+                            await JOBS[name](self._resources(), **kwargs)
                     except Exception as exc:
-                        JOB_OUTCOMES.labels(name, "retry").inc()
+                        if attempt.num < RETRIES:  # another attempt follows; after the last one, `failed`
+                            JOB_OUTCOMES.labels(name, "retry").inc()
                         log.warning("job failed", job=name, attempt=attempt.num, error=f"{type(exc).__name__}: {exc}")
                         raise
         except Exception:  # noqa: BLE001 - a job's failure is logged and retried, never raised
@@ -253,11 +262,24 @@ def _register(app: Celery, name: str, settings: Settings) -> None:
     @app.task(name=name, bind=True, max_retries=RETRIES, acks_late=True, shared=False)
     def run(task: Task[Any, Any], /, **kwargs: Any) -> None:
         try:
-            _worker_runtime(settings).run(JOBS[name], kwargs, worker_monitoring.job_context(task.request))
+            runtime = _worker_runtime(settings)  # built on the first job: not part of its duration
+            with JOB_SECONDS.labels(name).time():
+                runtime.run(JOBS[name], kwargs, worker_monitoring.job_context(task.request))
         except Exception as exc:
+            retries = int(task.request.retries or 0)
+            if retries >= RETRIES:
+                # The last attempt: no retry follows, so this run gave up (what the jobs-failing alert reads).
+                JOB_OUTCOMES.labels(name, "failed").inc()
+                log.error("job gave up", job=name, attempts=retries + 1, error=f"{type(exc).__name__}: {exc}"[:300])
+                raise
             JOB_OUTCOMES.labels(name, "retry").inc()
-            raise task.retry(exc=exc, countdown=min(2**task.request.retries, 60)) from exc
+            raise task.retry(exc=exc, countdown=retry_countdown_s(settings, retries)) from exc
         JOB_OUTCOMES.labels(name, "ok").inc()
+
+
+def retry_countdown_s(settings: Settings, retries: int) -> float:
+    """Seconds before attempt `retries + 2`: `job_retry_initial_s` doubling, at most a minute."""
+    return min(settings.job_retry_initial_s * 2.0**retries, 60.0)
 
 
 class _WorkerRuntime:

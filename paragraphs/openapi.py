@@ -9,6 +9,7 @@
   writes are open must not promise a 401 it never answers.
 - Headers a client can rely on: `Retry-After` on 429/503, `RateLimit-*` on 429, `X-Cache` on searches,
   `Location` on 201.
+- An `example` on every request and response body (openapi_examples.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+
+from paragraphs.openapi_examples import example_for
 
 ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
@@ -70,6 +73,7 @@ def complete(schema: dict[str, Any], *, has_api_keys: bool) -> None:
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             _complete_responses(operation, has_api_keys=has_api_keys)
+            _add_examples(operation)
             if path == "/search":
                 operation["responses"]["200"].setdefault("headers", {}).update(X_CACHE)
     if not has_api_keys:
@@ -96,3 +100,17 @@ def _complete_responses(operation: dict[str, Any], *, has_api_keys: bool) -> Non
         responses["201"].setdefault("headers", {}).update(LOCATION)
     if "429" in responses:
         responses["429"].setdefault("headers", {}).update({"Retry-After": RETRY_AFTER, **RATE_LIMIT_HEADERS})
+
+
+def _add_examples(operation: dict[str, Any]) -> None:
+    """An `example` on every body's media type that has none (openapi_examples.py)."""
+    bodies = [(None, operation.get("requestBody", {}))]
+    bodies += [(status, response) for status, response in operation.get("responses", {}).items()]
+    for status, body in bodies:
+        for media in body.get("content", {}).values():
+            ref = media.get("schema", {}).get("$ref", "")
+            if "example" in media or "examples" in media or not ref:
+                continue
+            example = example_for(ref.rsplit("/", 1)[-1], status)
+            if example is not None:
+                media["example"] = example

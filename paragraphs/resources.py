@@ -19,6 +19,7 @@ from paragraphs.dictionary import tasks as dictionary_tasks
 from paragraphs.dictionary.providers import dictionaryapi
 from paragraphs.dictionary.providers.base import Provider
 from paragraphs.dictionary.providers.chain import ProviderChain
+from paragraphs.dictionary.providers.counted import CountedProvider
 from paragraphs.dictionary.providers.offline import OfflineDictionary
 from paragraphs.dictionary.service import DefinitionStore
 from paragraphs.http import Upstream, new_client
@@ -64,7 +65,7 @@ def paragraph_source(settings: Settings, client: httpx.AsyncClient) -> Paragraph
 
 def definition_provider(settings: Settings, client: httpx.AsyncClient) -> tuple[Provider, Provider | None]:
     """The provider chain, and the stop-gap asked when the online provider fails."""
-    offline = OfflineDictionary()
+    offline = CountedProvider(OfflineDictionary())
     if settings.offline:
         return offline, None
     upstream = Upstream(
@@ -73,7 +74,7 @@ def definition_provider(settings: Settings, client: httpx.AsyncClient) -> tuple[
         timeout_s=min(settings.upstream_timeout, DICTIONARY_TIMEOUT_S),
         max_body_bytes=dictionaryapi.MAX_BODY_BYTES,
     )
-    online = dictionaryapi.DictionaryApi(upstream, settings.dictionary_url)
+    online = CountedProvider(dictionaryapi.DictionaryApi(upstream, settings.dictionary_url))
     if not settings.dictionary_fallback:
         return online, None
     return ProviderChain([online, offline]), offline

@@ -79,3 +79,13 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
             forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
             timeout_graceful_shutdown=10,
         )
+
+
+def forget_this_process() -> None:
+    """At a worker's shutdown, with shared metric files: drop this process's `live*` gauge files, so a
+    process that is gone no longer counts in the sums and maxima (docs/operations.md, "Gauges").
+    Counters and histograms stay: what a process counted before it stopped still happened."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

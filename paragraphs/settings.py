@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         le=3600,
         description="Readiness says `queue: degraded` when no Celery worker has answered a ping for this long.",
     )
+    job_retry_initial_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="A failed Celery job runs again after this long, doubling per attempt (at most 60 s), "
+        "5 retries in all; then it counts as `failed`.",
+    )
 
     # --- upstreams ---
     metaphorpsum_url: HttpUrl = Field(

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from paragraphs.cache import Cache, LayeredCache, MemoryCache, RedisCache, is_versioned
 from paragraphs.settings import Settings
@@ -93,13 +94,31 @@ class TestLayeredCache:
         layered = LayeredCache(redis_cache, MemoryCache())
         try:
             await layered.set("paragraphs:search:7:abc", b"page", 60)
-            await layered.set("paragraphs:dictionary:definition:word", b"entry", 60)
+            await layered.set("paragraphs:definition:word:river", b"entry", 60)
             assert await redis_cache.get("paragraphs:search:7:abc") == b"page"  # shared with other processes
             await redis_cache._client.flushdb()
             assert await layered.get("paragraphs:search:7:abc") == b"page"  # never changes: the local copy holds
-            assert await layered.get("paragraphs:dictionary:definition:word") is None  # may change: Redis says
+            assert await layered.get("paragraphs:definition:word:river") is None  # may change: Redis says
         finally:
             await layered.close()
+
+    async def test_each_hit_is_counted_at_the_level_that_answered(self, redis_url: str) -> None:
+        redis_cache = RedisCache(redis_url)
+        await redis_cache._client.flushdb()
+        layered = LayeredCache(redis_cache, MemoryCache())
+
+        def hits(level: str) -> float:
+            return REGISTRY.get_sample_value("paragraphs_cache_hits_total", {"feature": "search", "level": level}) or 0
+
+        before = {level: hits(level) for level in ("memory", "redis")}
+        try:
+            await redis_cache.set("paragraphs:search:9:abc", b"page", 60)  # as another process would
+            assert await layered.get("paragraphs:search:9:abc") == b"page"  # from Redis, then kept locally
+            assert await layered.get("paragraphs:search:9:abc") == b"page"  # from memory
+            assert await layered.get("paragraphs:search:9:none") is None
+        finally:
+            await layered.close()
+        assert {level: hits(level) - before[level] for level in before} == {"memory": 1, "redis": 1}
 
     async def test_a_value_another_process_stored_is_then_kept_locally(self, redis_url: str) -> None:
         other, mine = RedisCache(redis_url), RedisCache(redis_url)
@@ -117,8 +136,8 @@ class TestLayeredCache:
     def test_versioned_keys(self) -> None:
         assert is_versioned("paragraphs:search:12:deadbeef")
         assert is_versioned("paragraphs:dictionary:0:10")
-        assert not is_versioned("paragraphs:dictionary:definition:word")
-        assert not is_versioned("paragraphs:dictionary:lock:word")
+        assert not is_versioned("paragraphs:definition:word:river")
+        assert not is_versioned("paragraphs:definition:lock:word")
 
 
 class RedisProcess:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import stamina
 from prometheus_client import REGISTRY
 
 from paragraphs import jobs
@@ -52,6 +53,27 @@ class TestInProcessJobs:
         finally:
             await runner.close()
             del jobs.JOBS["test.flaky"]
+
+    async def test_a_job_failing_every_time_counts_a_retry_per_attempt_but_the_last_then_failed(self) -> None:
+        attempts: list[int] = []
+
+        async def broken(_resources: object) -> None:
+            attempts.append(1)
+            raise RuntimeError("always")
+
+        jobs.JOBS["test.broken"] = broken
+        runner = InProcessJobs(lambda: None)  # type: ignore[arg-type, return-value]
+        stamina.set_testing(True, attempts=jobs.RETRIES)  # the attempts, without the waits between them
+        try:
+            await runner.enqueue("test.broken")
+            await eventually(lambda: jobs_total("test.broken", "failed") == 1, timeout_s=5)
+            assert len(attempts) == jobs.RETRIES
+            assert jobs_total("test.broken", "retry") == jobs.RETRIES - 1
+            assert jobs_total("test.broken", "ok") == 0
+        finally:
+            stamina.set_testing(False)
+            await runner.close()
+            del jobs.JOBS["test.broken"]
 
     async def test_nothing_runs_after_close(self) -> None:
         """A run that ends normally as close() cancels it (here: it swallows the cancellation) must not

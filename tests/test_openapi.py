@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import jsonschema_rs
 import pytest
 from asgi_lifespan import LifespanManager
 
@@ -58,6 +60,47 @@ class TestOperations:
         assert "X-Cache" in spec["paths"]["/search"]["post"]["responses"]["200"]["headers"]
         assert "X-Cache" in spec["paths"]["/search"]["get"]["responses"]["200"]["headers"]
         assert "Location" in spec["paths"]["/paragraphs"]["post"]["responses"]["201"]["headers"]
+
+
+def bodies(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every request and response body's media type, named `METHOD PATH STATUS|request TYPE`."""
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            parts = [("request", op.get("requestBody", {})), *op["responses"].items()]
+            for status, part in parts:
+                for media_type, media in part.get("content", {}).items():
+                    yield f"{method.upper()} {path} {status} {media_type}", media
+
+
+class TestExamples:
+    async def test_every_body_has_an_example_valid_against_its_own_schema(self, client: httpx.AsyncClient) -> None:
+        spec = await spec_of(client)
+        problems: list[str] = []
+        checked = 0
+        for name, media in bodies(spec):
+            examples = [media["example"]] if "example" in media else []
+            examples += [example["value"] for example in media.get("examples", {}).values()]
+            if not examples:
+                problems.append(f"{name}: no example")
+            # The schema as shown, its $refs resolved against the document's own components.
+            validator = jsonschema_rs.Draft202012Validator({**media["schema"], "components": spec["components"]})
+            for example in examples:
+                checked += 1
+                problems += [f"{name}: {error.message}" for error in validator.iter_errors(example)]
+        assert problems == []
+        assert checked >= 40  # every operation's success and error bodies: the walk found them
+
+    async def test_error_examples_say_what_their_status_means(self, client: httpx.AsyncClient) -> None:
+        spec = await spec_of(client)
+        fetch = spec["paths"]["/fetch"]["post"]["responses"]
+        assert (
+            "does not exist"
+            in spec["paths"]["/paragraphs/{paragraph_id}"]["get"]["responses"]["404"]["content"]["application/json"][
+                "example"
+            ]["detail"]
+        )
+        assert "too many requests" in fetch["429"]["content"]["application/json"]["example"]["detail"]
+        assert "nothing was stored" in fetch["502"]["content"]["application/json"]["example"]["detail"]
 
 
 class TestSecurity:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from paragraphs.db.failures import is_retryable, translate_failures
+from paragraphs.db.pool_metrics import PoolWatch
 
 T = TypeVar("T")
 
@@ -95,6 +96,7 @@ class Database:
     dialect: Dialect
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
+    pool_watches: list[PoolWatch] = field(default_factory=list)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -126,6 +128,9 @@ class Database:
     async def dispose(self) -> None:
         for engine in {id(e): e for e in (self.engine, self.write_engine, self.search_engine)}.values():
             await engine.dispose()
+        for watch in self.pool_watches:
+            watch.forget()
+        self.pool_watches.clear()
 
 
 def create_database(database_url: str, *, pool_size: int = 10) -> Database:
@@ -138,6 +143,7 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
         search_engine = engine
         dialect: Dialect = "sqlite"
+        watches = [PoolWatch(engine, "read", pool_size), PoolWatch(write_engine, "write", 1)]
     else:
         engine = create_async_engine(
             url,
@@ -160,6 +166,8 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         translate_failures(engine)
         translate_failures(search_engine)
         dialect = "postgresql"
+        # Reads and writes share `main`; searches have their own pool. Each may open twice `pool_size`.
+        watches = [PoolWatch(engine, "main", 2 * pool_size), PoolWatch(search_engine, "search", 2 * pool_size)]
     options: dict[str, Any] = {"expire_on_commit": False}
     return Database(
         engine=engine,
@@ -168,4 +176,5 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         dialect=dialect,
         reader=async_sessionmaker(engine, **options),
         writer=async_sessionmaker(write_engine, **options),
+        pool_watches=watches,
     )

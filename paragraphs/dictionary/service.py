@@ -41,12 +41,14 @@ RESPONSE_TTL_S = 3600.0
 WAIT_POLL_S = 0.05
 
 
+# Feature `definition` (not `dictionary`, the responses'), so cache hits are counted per kind of value;
+# never `paragraphs:definition:<word>`: a word such as `42` would read as a version (cache.is_versioned).
 def definition_key(word: str) -> str:
-    return cache_module.key("dictionary", "definition", word)
+    return cache_module.key("definition", "word", word)
 
 
 def _lock_key(word: str) -> str:
-    return cache_module.key("dictionary", "lock", word)
+    return cache_module.key("definition", "lock", word)
 
 
 @dataclass
@@ -64,6 +66,7 @@ class DefinitionStore:
         missing = [word for word in words if word not in known]
         if missing:
             stored = await self._from_table(missing)
+            cache_module.record_level("definition", "table", len(stored))
             known.update(stored)
             for lookup in stored.values():
                 await self._cache(lookup)
@@ -126,8 +129,10 @@ class DefinitionStore:
             except http.UpstreamFailure as exc:
                 log.warning("definition lookup failed", word=word, upstream=exc.upstream, reason=exc.reason)
                 if self.stopgap is not None and (entry := await self.stopgap.lookup(word)) is not None:
+                    cache_module.record_level("definition", "provider")
                     return Lookup(word=word, entry=entry)
                 raise
+            cache_module.record_level("definition", "provider")
             lookup = Lookup(word=word, entry=entry)
             await self._store(lookup)
             await self._cache(lookup)
@@ -140,7 +145,9 @@ class DefinitionStore:
         raw = await self.cache.get(definition_key(word))
         if raw is not None:
             return Lookup.model_validate_json(raw)
-        return (await self._from_table([word])).get(word)
+        stored = (await self._from_table([word])).get(word)
+        cache_module.record_level("definition", "table", stored is not None)
+        return stored
 
     async def _store(self, lookup: Lookup) -> None:
         now = utcnow()

@@ -22,7 +22,7 @@ from paragraphs.search.schemas import SearchRequest
 from paragraphs.settings import Settings
 from tests.apps import app_client
 from tests.dictionary.test_counts import recount, stored_counts
-from tests.e2e.cache_traffic import VOCABULARY, Traffic
+from tests.e2e.traffic import VOCABULARY, Traffic
 from tests.fixtures.redis_server import redis_server
 from tests.search.test_brute_force import brute_force
 

@@ -12,6 +12,7 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from paragraphs.settings import Settings
 from tests.e2e.server import Server, serve
 
 pytestmark = pytest.mark.e2e
@@ -77,3 +78,37 @@ def test_metrics_add_up_over_two_workers(two_workers: Server, metrics_dir: Path)
         assert time.monotonic() < deadline, f"{health_requests_by_process(metrics_dir)} never added up to {sent}"
         time.sleep(0.05)
     assert health_requests_reported(two_workers) == sent
+
+
+def gauge_samples(server: Server, name: str) -> list[tuple[dict[str, str], float]]:
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    return [
+        (sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+def test_gauges_are_one_series_read_across_both_workers(two_workers: Server) -> None:
+    """Without a multiprocess mode a gauge is one series per process (a `pid` label) that alerts would
+    have to aggregate; with ours each is one series: pool sizes summed over the live processes,
+    readiness the most recent check by either (docs/operations.md, "Gauges")."""
+    per_process = Settings.model_fields["database_pool_size"].default
+    deadline = time.monotonic() + SPREAD_TIMEOUT_S
+    # Each process adds its pools when its lifespan starts; the second may still be starting.
+    while read_pool_size(two_workers) < 2 * per_process:
+        assert time.monotonic() < deadline, gauge_samples(two_workers, "paragraphs_db_pool_size")
+        time.sleep(0.1)
+    sizes = sorted((labels["pool"], value) for labels, value in gauge_samples(two_workers, "paragraphs_db_pool_size"))
+    assert sizes == [("read", 2 * per_process), ("write", 2.0)]
+    assert httpx.get(f"{two_workers.url}/health/ready", timeout=10).status_code == 200
+    up = {labels["dependency"]: value for labels, value in gauge_samples(two_workers, "paragraphs_dependency_up")}
+    assert len(up) == len(gauge_samples(two_workers, "paragraphs_dependency_up"))  # one series per dependency
+    assert up["database"] == 1
+    checked_out = gauge_samples(two_workers, "paragraphs_db_pool_checked_out")
+    assert sorted(labels["pool"] for labels, _ in checked_out) == ["read", "write"]
+
+
+def read_pool_size(server: Server) -> float:
+    return sum(value for labels, value in gauge_samples(server, "paragraphs_db_pool_size") if labels["pool"] == "read")

@@ -1,4 +1,11 @@
-"""Bounded write traffic from many HTTP clients, and a ledger of what the server acknowledged.
+"""Traffic from many HTTP clients for the fault and concurrency tests, and what the server acknowledged.
+
+Two shapes over one vocabulary and one text generator:
+- `Ledger` with `create`/`replace`/`delete`/`search` (database faults, concurrent writers): every answer
+  recorded, including the writes whose outcome is unknown (503, a dropped connection).
+- `Traffic` (Redis and broker faults): N clients write their own paragraphs, search and read
+  /dictionary until stopped; statuses tallied, acknowledged writes kept (nothing may be unknown there:
+  the cache and the queue are never required, so every answer must be a 2xx).
 
 The ledger keeps, per paragraph id, every state it may be in now: an acknowledged write (2xx) narrows
 it to one; a write answered 503 adds its state (the database may have committed it before the
@@ -8,6 +15,7 @@ in one of its possible states: nothing acknowledged is lost.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from collections import Counter
@@ -16,6 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from paragraphs import text
+from tests.search.test_brute_force import brute_force
 
 # Shared words make hot word-count rows (every writer touches `the`), rare ones make new rows appear
 # and disappear (a count reaching zero is deleted).
@@ -130,19 +139,12 @@ def lost(ledger: Ledger, stored: dict[int, str]) -> list[str]:
     return problems
 
 
-def brute_force(stored: dict[int, str], words: list[str], operator: str) -> list[int]:
-    test = all if operator == "and" else any
-    return sorted(
-        (pid for pid, body in stored.items() if test(w in set(text.words(body)) for w in words)), reverse=True
-    )
-
-
 async def search_matches_brute_force(http: httpx.AsyncClient, stored: dict[int, str]) -> None:
     for words, operator in [(["meadow"], "and"), (["the", "river"], "and"), (["rare1", "café"], "or"), (["42"], "or")]:
         response = await http.post("/search", json={"words": words, "operator": operator, "limit": 1000})
         assert response.status_code == 200, response.text
         body = response.json()
-        expected = brute_force(stored, [text.words(w)[0] for w in words], operator)
+        expected = brute_force(stored, words, operator)
         assert body["total_count"] == len(expected), (words, operator)
         assert [p["id"] for p in body["paragraphs"]] == expected[:1000], (words, operator)
 
@@ -158,3 +160,56 @@ def requests_with_status(metrics_text: str, status: int, *, exclude_handler: str
         if f'status="{status}"' in labels and f'handler="{exclude_handler}"' not in labels:
             total += float(match["value"])
     return int(total)
+
+
+@dataclass
+class Traffic:
+    client: httpx.AsyncClient
+    statuses: Counter[int] = field(default_factory=Counter)
+    acknowledged: dict[int, str] = field(default_factory=dict)  # id -> content the client was told is stored
+    requests: int = 0
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def until(self, requests: int, timeout_s: float = 60.0) -> None:
+        """Wait until `requests` answers have come in since the start (bounded)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self.requests < requests:
+            assert asyncio.get_running_loop().time() < deadline, f"traffic stalled at {self.requests} requests"
+            await asyncio.sleep(0.02)
+
+    async def _one(self, seed: int) -> None:
+        rng = random.Random(seed)
+        mine: list[int] = []
+        while not self.stopping.is_set():
+            roll = rng.random()
+            if roll < 0.35 or not mine:
+                body = content(rng)
+                response = await self.client.post("/paragraphs", json={"content": body})
+                if response.status_code == 201:
+                    mine.append(response.json()["id"])
+                    self.acknowledged[mine[-1]] = body
+            elif roll < 0.5:
+                target, body = rng.choice(mine), content(rng)
+                response = await self.client.put(f"/paragraphs/{target}", json={"content": body})
+                if response.status_code == 200:
+                    self.acknowledged[target] = body
+            elif roll < 0.6:
+                target = mine.pop(rng.randrange(len(mine)))
+                response = await self.client.delete(f"/paragraphs/{target}")
+                if response.status_code == 204:
+                    del self.acknowledged[target]
+            elif roll < 0.9:
+                words = rng.sample(VOCABULARY, rng.randint(1, 3))
+                response = await self.client.post(
+                    "/search", json={"words": words, "operator": rng.choice(["and", "or"])}
+                )
+            else:
+                response = await self.client.get("/dictionary", params={"limit": 5})
+            self.statuses[response.status_code] += 1
+            self.requests += 1
+
+    async def run(self, clients: int) -> None:
+        await asyncio.gather(*(self._one(seed) for seed in range(clients)))
+
+    def expected_counts(self) -> dict[str, int]:
+        return dict(Counter(word for body in self.acknowledged.values() for word in text.words(body)))
