@@ -4,10 +4,8 @@ write that sent it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -15,14 +13,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
-from prometheus_client.parser import text_string_to_metric_families
 
 from paragraphs.settings import Settings
 from tests.apps import app_client
-from tests.e2e.server import cli_env, free_port, stop
+from tests.e2e.server import cli_env
+from tests.e2e.worker_process import MetricsWorker, metrics_worker
 from tests.services import REDIS_URL, missing, reachable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.celery]
@@ -44,39 +41,12 @@ def settings_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def worker(settings_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = free_port()
-    log_path = tmp_path / "worker.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "paragraphs", "worker", "--concurrency", "1", "--metrics-port", str(port)],
-            env=cli_env(settings_env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    try:
-        yield f"http://127.0.0.1:{port}/metrics", log_path
-    finally:
-        stop(process)
+def worker(settings_env: dict[str, str], tmp_path: Path) -> Iterator[MetricsWorker]:
+    with metrics_worker(settings_env, tmp_path / "worker.log") as running:
+        yield running
 
 
-def samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    try:
-        text = httpx.get(url, timeout=5).text
-    except httpx.TransportError:
-        return {}
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-async def test_job_outcomes_and_queue_depth_are_exported(
-    settings_env: dict[str, str], worker: tuple[str, Path]
-) -> None:
-    metrics_url, log_path = worker
+async def test_job_outcomes_and_queue_depth_are_exported(settings_env: dict[str, str], worker: MetricsWorker) -> None:
     settings = Settings.model_validate(
         {key.removeprefix("PARAGRAPHS_").lower(): value for key, value in settings_env.items()}
     )
@@ -85,17 +55,12 @@ async def test_job_outcomes_and_queue_depth_are_exported(
         assert created.status_code == 201
         request_id = created.headers["X-Request-ID"]
 
-    ok = ("paragraphs_jobs_total", (("job", "dictionary.warm_top_words"), ("outcome", "ok")))
-    depth = ("paragraphs_queue_depth", (("queue", "celery"),))
-    deadline = time.monotonic() + 90
-    scraped = samples(metrics_url)
-    while scraped.get(ok, 0) < 1:
-        assert time.monotonic() < deadline, f"no job outcome exported in 90 s:\n{log_path.read_text()[-3000:]}"
-        await asyncio.sleep(0.3)
-        scraped = samples(metrics_url)
-    assert scraped[depth] == 0  # the job was taken; nothing waits
+    scraped = await worker.wait_for(
+        "paragraphs_jobs_total", {"job": "dictionary.warm_top_words", "outcome": "ok"}, at_least=1
+    )
+    assert scraped[("paragraphs_queue_depth", (("queue", "celery"),))] == 0  # the job was taken; nothing waits
 
-    lines = [line for line in log_path.read_text().splitlines() if line.startswith("{")]
+    lines = [line for line in worker.log_path.read_text().splitlines() if line.startswith("{")]
     events = [json.loads(line) for line in lines]
     assert any(event.get("event") == "worker metrics" for event in events)
     assert all("timestamp" in event and "level" in event for event in events)
@@ -105,45 +70,30 @@ async def test_job_outcomes_and_queue_depth_are_exported(
     assert {event.get("request_id") for event in job_lines} == {request_id}
 
 
-def worker_pid(metrics_url: str) -> int:
-    """The worker's main process: the parent of the exporter that answers on `metrics_url`."""
-    port = int(metrics_url.rsplit(":", 1)[1].split("/")[0])
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and f"--metrics-port\0{port}\0" in _cmdline(entry):
-            return int(entry.name)
-    raise AssertionError(f"no worker process with --metrics-port {port}")
-
-
-def _cmdline(entry: Path) -> str:
-    try:
-        return (entry / "cmdline").read_text()
-    except OSError:
-        return ""
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-async def test_the_process_that_forks_children_runs_no_other_thread(worker: tuple[str, Path]) -> None:
+def test_the_process_that_forks_children_runs_no_other_thread(worker: MetricsWorker) -> None:
     """A thread in the process that forks Celery's children can hold a lock at the moment of a fork, and the
     child then waits for it forever (a scrape thread's redis-py pool lock did: the child never ran a job).
     So the worker's main process runs one thread, and the metrics come from an exporter process."""
-    metrics_url, _log = worker
-    deadline = time.monotonic() + 60
-    while not samples(metrics_url):
-        assert time.monotonic() < deadline, "the worker's metrics never answered"
-        await asyncio.sleep(0.2)
-    main = worker_pid(metrics_url)
+    serving(worker)
+    main = worker.process.pid  # the command re-executes itself in place: the same process
     assert os.listdir(f"/proc/{main}/task") == [str(main)]
 
 
-def test_the_exporter_ends_with_the_worker(worker: tuple[str, Path]) -> None:
-    metrics_url, _log = worker
+def serving(worker: MetricsWorker) -> None:
     deadline = time.monotonic() + 60
-    while not samples(metrics_url):
-        assert time.monotonic() < deadline, "the worker's metrics never answered"
+    while not worker.samples():
+        assert worker.process.poll() is None, f"worker exited:\n{worker.log()}"
+        assert time.monotonic() < deadline, f"the worker's metrics never answered:\n{worker.log()}"
         time.sleep(0.2)
-    os.kill(worker_pid(metrics_url), signal.SIGKILL)  # no clean shutdown: the exporter notices by itself
+
+
+def test_the_exporter_ends_with_the_worker(worker: MetricsWorker) -> None:
+    serving(worker)
+    worker.process.kill()  # no clean shutdown: the exporter notices by itself
+    worker.process.wait()
     deadline = time.monotonic() + 30
-    while samples(metrics_url):
+    while worker.samples():
         assert time.monotonic() < deadline, "the exporter outlived its worker"
         time.sleep(0.2)
 
