@@ -121,7 +121,7 @@ def _wait_until_healthy(server: Server) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
         try:
-            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{server.url}/health", timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass

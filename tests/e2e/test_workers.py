@@ -18,25 +18,26 @@ from tests.e2e.server import Server, serve
 pytestmark = pytest.mark.e2e
 
 REQUESTS_TOTAL = "paragraphs_http_requests_total"
-HEALTH = {"handler": "/health", "method": "GET", "status": "200"}
+# Not /health: start-up polls that one, and a poll that timed out on the client can still be counted.
+READY = {"handler": "/health/ready", "method": "GET", "status": "200"}
 SPREAD_TIMEOUT_S = 60.0
 
 
-def health_requests_by_process(metrics_dir: Path) -> dict[str, float]:
-    """Requests to /health each worker counted, read from its own metric file."""
+def ready_requests_by_process(metrics_dir: Path) -> dict[str, float]:
+    """Requests to /health/ready each worker counted, read from its own metric file."""
     counted: dict[str, float] = {}
     for path in metrics_dir.glob("counter_*.db"):
         for family in MultiProcessCollector.merge([str(path)], accumulate=True):  # type: ignore[no-untyped-call]
             for sample in family.samples:
-                if sample.name == REQUESTS_TOTAL and sample.labels == HEALTH:
+                if sample.name == REQUESTS_TOTAL and sample.labels == READY:
                     counted[path.stem] = sample.value
     return counted
 
 
-def health_requests_reported(server: Server) -> float:
+def ready_requests_reported(server: Server) -> float:
     for family in text_string_to_metric_families(httpx.get(f"{server.url}/metrics", timeout=10).text):
         for sample in family.samples:
-            if sample.name == REQUESTS_TOTAL and sample.labels == HEALTH:
+            if sample.name == REQUESTS_TOTAL and sample.labels == READY:
                 return sample.value
     return 0.0
 
@@ -61,23 +62,23 @@ def two_workers(tmp_path: Path, metrics_dir: Path) -> Iterator[Server]:
 
 
 def test_metrics_add_up_over_two_workers(two_workers: Server, metrics_dir: Path) -> None:
-    sent = 1  # the start-up check's request to /health
+    sent = 0
     deadline = time.monotonic() + SPREAD_TIMEOUT_S
 
     def fresh_connection_request(_: int) -> int:
-        return httpx.get(f"{two_workers.url}/health", timeout=10).status_code
+        return httpx.get(f"{two_workers.url}/health/ready", timeout=30).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         # Which process accepts a connection is the kernel's choice: send until both have served some.
-        while len(counted := health_requests_by_process(metrics_dir)) < 2 or min(counted.values()) < 1:
+        while len(counted := ready_requests_by_process(metrics_dir)) < 2 or min(counted.values()) < 1:
             assert time.monotonic() < deadline, f"requests never reached both workers: {counted}"
             assert list(pool.map(fresh_connection_request, range(8))) == [200] * 8
             sent += 8
     # A request is counted just after its response is sent: wait (bounded) for the last ones to land.
-    while sum(health_requests_by_process(metrics_dir).values()) != sent:
-        assert time.monotonic() < deadline, f"{health_requests_by_process(metrics_dir)} never added up to {sent}"
+    while sum(ready_requests_by_process(metrics_dir).values()) != sent:
+        assert time.monotonic() < deadline, f"{ready_requests_by_process(metrics_dir)} never added up to {sent}"
         time.sleep(0.05)
-    assert health_requests_reported(two_workers) == sent
+    assert ready_requests_reported(two_workers) == sent
 
 
 def gauge_samples(server: Server, name: str) -> list[tuple[dict[str, str], float]]:
