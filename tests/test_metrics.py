@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from paragraphs.metrics_labels import method_label
+from paragraphs.http_metrics import method_label
 
 
 class TestMethodLabel:
