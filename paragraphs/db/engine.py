@@ -10,6 +10,7 @@ of spinning on `busy_timeout`. Other processes (a CLI import beside the server) 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from paragraphs.db.failures import is_retryable, translate_failures
+from paragraphs.db.sqlite_reader import SqliteReader
 
 T = TypeVar("T")
 
@@ -95,6 +97,8 @@ class Database:
     dialect: Dialect
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
+    # SQLite in a file: the search's reads in one thread hop (db/sqlite_reader.py).
+    sqlite_reader: SqliteReader | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -126,6 +130,8 @@ class Database:
     async def dispose(self) -> None:
         for engine in {id(e): e for e in (self.engine, self.write_engine, self.search_engine)}.values():
             await engine.dispose()
+        if self.sqlite_reader is not None:
+            await asyncio.to_thread(self.sqlite_reader.close)  # waits for reads under way
 
 
 def create_database(database_url: str, *, pool_size: int = 10) -> Database:
@@ -138,6 +144,7 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
         search_engine = engine
         dialect: Dialect = "sqlite"
+        sqlite_reader = SqliteReader(str(path), threads=min(pool_size, 4)) if path is not None else None
     else:
         engine = create_async_engine(
             url,
@@ -160,6 +167,7 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         translate_failures(engine)
         translate_failures(search_engine)
         dialect = "postgresql"
+        sqlite_reader = None
     options: dict[str, Any] = {"expire_on_commit": False}
     return Database(
         engine=engine,
@@ -168,4 +176,5 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         dialect=dialect,
         reader=async_sessionmaker(engine, **options),
         writer=async_sessionmaker(write_engine, **options),
+        sqlite_reader=sqlite_reader,
     )
