@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import pydantic_core
 import structlog
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,7 +23,7 @@ from paragraphs.search.budget import time_budget
 from paragraphs.search.engines import index_for
 from paragraphs.search.highlight import highlights
 from paragraphs.search.index import Query, SearchIndex, counted_from_frequencies
-from paragraphs.search.schemas import SearchHit, SearchRequest, SearchResponse
+from paragraphs.search.schemas import SearchRequest, SearchResponse
 
 log = structlog.get_logger(__name__)
 
@@ -106,9 +107,10 @@ async def search_json(
                     row.id: row for row in await connection.execute(PARAGRAPHS.where(paragraph_table.c.id.in_(ids)))
                 }
             rows = [by_id[pid] for pid in ids if pid in by_id]
-    hits = [_hit(row, query, request.highlight) for row in rows]
-    body = (
-        SearchResponse.model_construct(paragraphs=hits, total_count=total).model_dump_json(exclude_none=True).encode()
+    words = set(query.words)
+    # SearchResponse's JSON, `highlights` left out unless asked for (pydantic's own serialiser).
+    body = pydantic_core.to_json(
+        {"paragraphs": [_hit(row, words, request.highlight) for row in rows], "total_count": total}
     )
     await cache.set(key, body, RESULT_TTL_S)
     log.info("search", cache="MISS", words=query.words, operator=query.operator, total=total)
@@ -129,13 +131,17 @@ async def _count(connection: AsyncConnection, index: SearchIndex, query: Query) 
     return query, (await index.count(connection, query) if total is None else total)
 
 
-def _hit(paragraph: Row[Any] | sqlite_read.ParagraphRow, query: Query, with_highlights: bool) -> SearchHit:
-    # Rows from our own table need no validation: constructing skips ~1 ms per page of 100.
-    return SearchHit.model_construct(
-        id=paragraph.id,
-        content=paragraph.content,
-        source=paragraph.source,
-        word_count=paragraph.word_count,
-        created_at=paragraph.created_at,
-        highlights=highlights(paragraph.content, set(query.words)) if with_highlights else None,
-    )
+def _hit(paragraph: Row[Any] | sqlite_read.ParagraphRow, words: set[str], with_highlights: bool) -> dict[str, Any]:
+    """A SearchHit as the plain dict its JSON is made from: rows from our own table need no
+    validation, and building 100 models cost ~0.4 ms of a 1 ms search (the JSON is the same,
+    tests/search/test_service.py)."""
+    hit: dict[str, Any] = {
+        "id": paragraph.id,
+        "content": paragraph.content,
+        "source": paragraph.source,
+        "word_count": paragraph.word_count,
+        "created_at": paragraph.created_at,
+    }
+    if with_highlights:
+        hit["highlights"] = highlights(paragraph.content, words)
+    return hit
