@@ -84,29 +84,12 @@ async def search_json(
         found = await sqlite_read.search(db.sqlite_reader, query, request.limit, request.offset, budget_s)
         key = cache_key(found.version, request, query.words)
         query, total, rows = found.query, found.total, found.rows
-        cache_module.record("search", False)
     else:
-        async with db.search_engine.connect() as connection:
-            # One snapshot for the version, the count and the page (SQLite read transactions are snapshots).
-            if db.dialect == "postgresql":
-                connection = await connection.execution_options(isolation_level="REPEATABLE READ")
-            version = int(await connection.scalar(VERSION) or 0)
-            key = cache_key(version, request, query.words)
-            if key != tried and (cached := await cache.get(key)) is not None:
-                return _cache_hit(cached, query)
-            cache_module.record("search", False)
-            index = index_for(connection)
-            async with time_budget(connection, budget_s):
-                query, total = await _count(connection, index, query)
-                ids = (
-                    await index.page(connection, query, request.limit, request.offset, total)
-                    if request.offset < total
-                    else []
-                )
-                by_id = {
-                    row.id: row for row in await connection.execute(PARAGRAPHS.where(paragraph_table.c.id.in_(ids)))
-                }
-            rows = [by_id[pid] for pid in ids if pid in by_id]
+        read = await _read(db, cache, request, query, tried, budget_s)
+        if isinstance(read, bytes):
+            return _cache_hit(read, query)
+        key, query, total, rows = read
+    cache_module.record("search", False)
     words = set(query.words)
     # SearchResponse's JSON, `highlights` left out unless asked for (pydantic's own serialiser).
     body = pydantic_core.to_json(
@@ -121,6 +104,32 @@ def _cache_hit(cached: bytes, query: Query) -> tuple[bytes, bool]:
     cache_module.record("search", True)
     log.info("search", cache="HIT", words=query.words, operator=query.operator)
     return cached, True
+
+
+async def _read(
+    db: Database, cache: Cache, request: SearchRequest, query: Query, tried: str | None, budget_s: float
+) -> bytes | tuple[str, Query, int, list[Row[Any]]]:
+    """Through SQLAlchemy (PostgreSQL, in-memory SQLite): the cached answer under the version read in
+    the query's snapshot if there is one, else the cache key, the query as searched, the count and
+    the page's rows."""
+    async with db.search_engine.connect() as connection:
+        # One snapshot for the version, the count and the page (SQLite read transactions are snapshots).
+        if db.dialect == "postgresql":
+            connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+        version = int(await connection.scalar(VERSION) or 0)
+        key = cache_key(version, request, query.words)
+        if key != tried and (cached := await cache.get(key)) is not None:
+            return cached
+        index = index_for(connection)
+        async with time_budget(connection, budget_s):
+            query, total = await _count(connection, index, query)
+            ids = (
+                await index.page(connection, query, request.limit, request.offset, total)
+                if request.offset < total
+                else []
+            )
+            by_id = {row.id: row for row in await connection.execute(PARAGRAPHS.where(paragraph_table.c.id.in_(ids)))}
+    return key, query, total, [by_id[pid] for pid in ids if pid in by_id]
 
 
 async def _count(connection: AsyncConnection, index: SearchIndex, query: Query) -> tuple[Query, int]:
