@@ -1,14 +1,16 @@
-"""Read-only work on SQLite in one thread hop: a synchronous function run on a plain sqlite3 connection.
+"""Read-only work on SQLite as one synchronous function on a plain sqlite3 connection.
 
 A search through SQLAlchemy and aiosqlite took ~20 hops between the event loop and aiosqlite's
 thread (each statement makes a cursor, executes, fetches and closes it; then BEGIN, the progress
 handler set and unset, the pool's reset) and compiled its statements every time: 3.1 ms against
 0.25 ms for the same FTS5 queries run directly at 100,000 paragraphs (bench/RESULTS.md). Here the
-whole read (one snapshot: BEGIN ... ROLLBACK) is one call in a small thread pool, each thread with
-its own connection, opened once with the same pragmas as the engine's.
+whole read (one snapshot: BEGIN ... ROLLBACK) is one call: `run_inline` in the event loop's own
+thread for work known to be cheap (no hop at all), `run` in a small thread pool (one hop), each
+thread with its own connection, opened once.
 
-`run` bounds the work: a progress handler stops any statement once the deadline has passed or the
-caller was cancelled (its client went away), which sqlite3 raises as `OperationalError: interrupted`.
+Both bound the work: a progress handler stops any statement once the deadline has passed or (`run`)
+the caller was cancelled (its client went away), which sqlite3 raises as `OperationalError:
+interrupted`.
 """
 
 from __future__ import annotations
