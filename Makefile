@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-run run run-offline test lint typecheck format bench bench-search bench-dictionary bench-web bench-load bench-1m clean lock
+.PHONY: install install-run run run-offline test lint typecheck format bench bench-search bench-dictionary bench-web bench-load bench-hot-path bench-1m clean lock
 
 $(BIN)/python:
 	@$(PYTHON) -c "import sys; assert sys.version_info >= (3, 11)" 2>/dev/null || { echo "make: Python 3.11+ needed; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -68,6 +68,10 @@ bench-web: $(DEV_STAMP)
 BENCH_BASELINE ?= b56170d
 bench-load: $(DEV_STAMP)
 	$(BIN)/python -m bench.load --baseline $(BENCH_BASELINE)
+
+# Cached /dictionary and /search against a bare endpoint, rounds taking the servers in turn, main beside.
+bench-hot-path: $(DEV_STAMP)
+	$(BIN)/python -m bench.hot_path --baseline main
 
 # The search query set at 1,000,000 paragraphs (seeds the corpus once: slow, see bench/RESULTS.md).
 bench-1m: $(DEV_STAMP)

@@ -2,8 +2,8 @@
 
 - Size: a body longer than any valid request is answered 413 before the app, or a JSON parser, sees
   it: at once when `Content-Length` says so, otherwise as soon as the streamed bytes pass the limit.
-- Disconnects: a read (GET, HEAD, POST /search) whose client goes away before the answer is cancelled,
-  and with it the statement it is waiting on (asyncpg cancels it in the server; on SQLite the
+- Disconnects: a read (GET, HEAD, POST /search) whose client goes away before the answer is cancelled
+  (watched from WATCH_AFTER_S on), and with it the statement it is waiting on (asyncpg cancels it in the server; on SQLite the
   search's progress handler stops it, search/budget.py). Writes are never cancelled half-way: a write
   that reached its commit finishes even if nobody waits for the answer.
 """
@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 
 import structlog
@@ -28,6 +27,10 @@ log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = MAX_CONTENT_CHARS * 12 + 64 * 1024
 
 CLIENT_CLOSED_REQUEST = 499
+# A read answered sooner is never watched for a disconnect: the watcher is a task, and two tasks per
+# request cost ~70 us of a cached GET's ~180 us (bench/RESULTS.md, "hot path"). A client that
+# leaves an expensive search makes the server work at most this much longer.
+WATCH_AFTER_S = 0.25
 CANCELLABLE_METHODS = frozenset({"GET", "HEAD"})
 CANCELLABLE_POSTS = frozenset({"/search"})
 
@@ -105,46 +108,70 @@ class RequestBudget:
         await send({"type": "http.response.body", "body": body})
 
     async def _run_cancellable(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
-        disconnected = asyncio.Event()
-        progress = {"started": False, "answered": False}
-
-        async def app_receive() -> Message:
-            await disconnected.wait()
-            return {"type": "http.disconnect"}
-
-        async def noting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                progress["started"] = True
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                progress["answered"] = True
-            await send(message)
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            disconnected.set()
-
-        async def handle() -> None:
-            await self.app(scope, _replay(body, app_receive), noting_send)
-
-        handling = asyncio.create_task(handle())
-        watcher = asyncio.create_task(watch())
+        watch = _DisconnectWatch(receive, send)
         try:
-            await asyncio.wait({handling, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            if handling.done() or progress["answered"] or not disconnected.is_set():
-                await handling  # answered, or the watcher failed without a disconnect: let it finish
-                return
+            await self.app(scope, _replay(body, watch.app_receive), watch.send)
+        except asyncio.CancelledError:
+            if not watch.cancelled_it():
+                raise
             log.info("client went away, request cancelled", method=scope["method"], path=scope["path"])
-            handling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await handling
-            if not progress["started"]:
+            if not watch.started:
                 await _client_closed(send)
         finally:
-            watcher.cancel()
-            if not handling.done():  # cancelled ourselves: the server is stopping
-                handling.cancel()
-            await asyncio.gather(watcher, handling, return_exceptions=True)
+            await watch.stop()
+
+
+class _DisconnectWatch:
+    """Cancels the request's task (this one) if its client goes away before the answer is sent.
+
+    The app runs in the request's own task; only a request still running after WATCH_AFTER_S gets a
+    second task, which waits for the server's `http.disconnect`.
+    """
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+        self._task = asyncio.current_task()
+        self._disconnected = asyncio.Event()
+        self._cancelled = False
+        self.started = False
+        self.answered = False
+        self._watcher: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(WATCH_AFTER_S, self._start_watching)
+
+    def _start_watching(self) -> None:
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
+            pass
+        self._disconnected.set()
+        if not self.answered and self._task is not None:
+            self._cancelled = True
+            self._task.cancel()
+
+    async def app_receive(self) -> Message:
+        """What the app receives after the body: the disconnect, once the watcher has seen it."""
+        await self._disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.answered = True
+        await self._send(message)
+
+    def cancelled_it(self) -> bool:
+        """Whether the cancellation being raised is ours alone (not also the server stopping)."""
+        return self._cancelled and self._task is not None and self._task.uncancel() == 0
+
+    async def stop(self) -> None:
+        self.answered = True  # from here on the watcher must not cancel the request's task
+        self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
 
 
 async def _client_closed(send: Send) -> None:

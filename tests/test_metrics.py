@@ -16,7 +16,7 @@ from paragraphs.cache import MemoryCache, feature_of
 from paragraphs.db.engine import create_database
 from paragraphs.dictionary.providers.counted import CountedProvider
 from paragraphs.dictionary.providers.offline import OfflineDictionary
-from paragraphs.metrics_labels import method_label
+from paragraphs.http_metrics import method_label
 
 
 class TestMethodLabel:

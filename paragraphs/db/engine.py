@@ -10,6 +10,7 @@ of spinning on `busy_timeout`. Other processes (a CLI import beside the server) 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from paragraphs.db.failures import is_retryable, translate_failures
 from paragraphs.db.pool_metrics import PoolWatch
+from paragraphs.db.sqlite_reader import SqliteReader
 
 T = TypeVar("T")
 
@@ -97,6 +99,8 @@ class Database:
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
     pool_watches: list[PoolWatch] = field(default_factory=list)
+    # SQLite in a file: the search's reads in one thread hop (db/sqlite_reader.py).
+    sqlite_reader: SqliteReader | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -131,6 +135,8 @@ class Database:
         for watch in self.pool_watches:
             watch.forget()
         self.pool_watches.clear()
+        if self.sqlite_reader is not None:
+            await asyncio.to_thread(self.sqlite_reader.close)  # waits for reads under way
 
 
 def create_database(database_url: str, *, pool_size: int = 10) -> Database:
@@ -144,6 +150,7 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         search_engine = engine
         dialect: Dialect = "sqlite"
         watches = [PoolWatch(engine, "read", pool_size), PoolWatch(write_engine, "write", 1)]
+        sqlite_reader = SqliteReader(str(path), threads=min(pool_size, 4)) if path is not None else None
     else:
         engine = create_async_engine(
             url,
@@ -168,6 +175,7 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         dialect = "postgresql"
         # Reads and writes share `main`; searches have their own pool. Each may open twice `pool_size`.
         watches = [PoolWatch(engine, "main", 2 * pool_size), PoolWatch(search_engine, "search", 2 * pool_size)]
+        sqlite_reader = None
     options: dict[str, Any] = {"expire_on_commit": False}
     return Database(
         engine=engine,
@@ -177,4 +185,5 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         reader=async_sessionmaker(engine, **options),
         writer=async_sessionmaker(write_engine, **options),
         pool_watches=watches,
+        sqlite_reader=sqlite_reader,
     )

@@ -6,8 +6,8 @@ word counts and with a brute-force scan. They are written in the paragraph's own
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -21,6 +21,18 @@ class Query:
     words: tuple[str, ...]  # distinct, sorted: one normal form per question
     operator: Operator
     order: Order = "newest"
+
+
+def counted_from_frequencies(query: Query, frequencies: Mapping[str, int]) -> tuple[Query, int | None]:
+    """What the word counts (`frequencies`: in how many paragraphs each word occurs) say of a query:
+    the query the index needs (an OR's unknown words left out), and its exact number of matches if
+    they tell it (an AND with an unknown word matches nothing; one known word, its frequency), else
+    None: the index must count."""
+    present = tuple(word for word in query.words if frequencies.get(word))
+    if not present or (query.operator == "and" and len(present) < len(query.words)):
+        return query, 0
+    query = replace(query, words=present)
+    return query, (frequencies[present[0]] if len(present) == 1 else None)
 
 
 @dataclass(frozen=True)

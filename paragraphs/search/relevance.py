@@ -20,6 +20,12 @@ from paragraphs.search.index import Query
 RELEVANCE_CANDIDATES = 1_000
 
 
+class _SyncRanks(Protocol):
+    def newest(self, query: Query, limit: int, offset: int) -> list[int]: ...
+
+    def rank(self, query: Query, candidates: list[int], limit: int, offset: int) -> list[int]: ...
+
+
 class _Ranks(Protocol):
     async def newest(
         self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int
@@ -42,4 +48,16 @@ async def page(
     rest = limit - len(ids)
     if rest > 0:
         ids += await index.newest(connection, newest, rest, max(offset, candidates), matches)
+    return ids
+
+
+def page_sync(index: _SyncRanks, query: Query, limit: int, offset: int, candidates: int) -> list[int]:
+    """`page` for an index read synchronously (SQLite's hot path, search/sqlite_read.py)."""
+    newest = replace(query, order="newest")
+    ids: list[int] = []
+    if offset < candidates:
+        ids = index.rank(query, index.newest(newest, candidates, 0), min(limit, candidates - offset), offset)
+    rest = limit - len(ids)
+    if rest > 0:
+        ids += index.newest(newest, rest, max(offset, candidates))
     return ids

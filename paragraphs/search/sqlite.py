@@ -22,19 +22,22 @@ CREATE_TABLE = """CREATE VIRTUAL TABLE paragraph_fts USING fts5(words, content='
 
 _INSERT = text("INSERT INTO paragraph_fts (rowid, words) VALUES (:pid, :words)")
 _DELETE = text("INSERT INTO paragraph_fts (paragraph_fts, rowid, words) VALUES ('delete', :pid, :words)")
-_COUNT = text("SELECT count(*) FROM paragraph_fts WHERE paragraph_fts MATCH :match")
-_NEWEST = text(
+# Plain SQL with named parameters: run as it is by sqlite3 on the search's hot path (sqlite_read.py) and,
+# wrapped in text(), by SQLAlchemy elsewhere.
+COUNT_SQL = "SELECT count(*) FROM paragraph_fts WHERE paragraph_fts MATCH :match"
+NEWEST_SQL = (
     "SELECT rowid FROM paragraph_fts WHERE paragraph_fts MATCH :match ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
 )
 # bm25() is lower for better matches.
-_RELEVANT = text(
+RELEVANT_SQL = (
     "SELECT rowid FROM paragraph_fts WHERE paragraph_fts MATCH :match "
     "ORDER BY bm25(paragraph_fts), rowid DESC LIMIT :limit OFFSET :offset"
 )
-_RELEVANT_FROM = text(
+RELEVANT_FROM_SQL = (
     "SELECT rowid FROM paragraph_fts WHERE paragraph_fts MATCH :match AND rowid >= :floor "
     "ORDER BY bm25(paragraph_fts), rowid DESC LIMIT :limit OFFSET :offset"
 )
+_COUNT, _NEWEST, _RELEVANT, _RELEVANT_FROM = map(text, (COUNT_SQL, NEWEST_SQL, RELEVANT_SQL, RELEVANT_FROM_SQL))
 
 
 def match_expression(query: Query) -> str:

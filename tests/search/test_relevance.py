@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from paragraphs.corpus import service as corpus_service
 from paragraphs.db.engine import Database
 from paragraphs.db.models import Source
+from paragraphs.search import sqlite_read
 from paragraphs.search.index import Query
 from paragraphs.search.postgres import PostgresIndex
 from paragraphs.search.sqlite import SqliteIndex
@@ -61,3 +64,38 @@ class TestBoundedRelevance:
         figs = dict(zip(ids, FIGS, strict=True))
         assert await all_pages(db, index_for(db, 20), 6) == by_figs(ids, figs)
         assert await all_pages(db, index_for(db, 1_000), 6) == by_figs(ids, figs)
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+class TestSqliteHotPath:
+    """The same pages from search/sqlite_read.py, the whole read in one call on a plain connection."""
+
+    @pytest.mark.parametrize(("candidates", "page_size"), [(8, 1), (8, 3), (8, 7), (20, 6), (1_000, 6)])
+    async def test_the_same_pages_as_the_index(self, db: Database, candidates: int, page_size: int) -> None:
+        ids = await seed(db)
+        reader = db.sqlite_reader
+        assert reader is not None
+        seen: list[int] = []
+        for offset in range(0, len(FIGS), page_size):
+            found = await reader.run(
+                functools.partial(sqlite_read.find, query=FIG, limit=page_size, offset=offset, candidates=candidates),
+                5.0,
+            )
+            assert found is not None
+            assert found.total == len(FIGS)
+            seen += [row.id for row in found.rows]
+        assert seen == await all_pages(db, index_for(db, candidates), page_size)
+        assert sorted(seen) == sorted(ids)
+
+    async def test_a_search_past_its_inline_limit_is_left_to_the_pool(self, db: Database) -> None:
+        await seed(db)
+        reader = db.sqlite_reader
+        assert reader is not None
+        costly = functools.partial(sqlite_read.find, query=FIG, limit=5, offset=0, candidates=8, max_postings=10)
+        assert reader.run_inline(costly, 5.0) is None
+        unknown = Query(words=("nowhere",), operator="and")
+        nothing = reader.run_inline(
+            functools.partial(sqlite_read.find, query=unknown, limit=5, offset=0, candidates=8, max_postings=0), 5.0
+        )
+        assert nothing is not None
+        assert (nothing.total, nothing.rows) == (0, [])

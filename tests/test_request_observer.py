@@ -1,0 +1,79 @@
+"""Each request's id, access log line and metrics, from the one middleware that observes requests."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+
+import httpx
+import pytest
+from structlog.testing import capture_logs
+
+from paragraphs.budget import MAX_BODY_BYTES
+
+HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+
+pytestmark = pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+
+
+def count(scrape: str, labels: str) -> float:
+    match = re.search(rf"^paragraphs_http_requests_total\{{{re.escape(labels)}\}} ([0-9.e+]+)$", scrape, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+class TestRequestId:
+    async def test_a_request_without_one_gets_a_new_one(self, client: httpx.AsyncClient) -> None:
+        first = (await client.get("/health")).headers["X-Request-ID"]
+        second = (await client.get("/health")).headers["X-Request-ID"]
+        assert HEX_ID.match(first)
+        assert HEX_ID.match(second)
+        assert first != second
+
+    @pytest.mark.parametrize("given", [uuid.uuid4().hex, str(uuid.uuid4())])
+    async def test_a_valid_id_is_kept(self, client: httpx.AsyncClient, given: str) -> None:
+        response = await client.get("/health", headers={"X-Request-ID": given})
+        assert response.headers.get_list("X-Request-ID") == [given]
+
+    @pytest.mark.parametrize("given", ["abc", "x" * 32, "<script>", ""])
+    async def test_an_invalid_id_is_replaced(self, client: httpx.AsyncClient, given: str) -> None:
+        response = await client.get("/health", headers={"X-Request-ID": given})
+        assert HEX_ID.match(response.headers["X-Request-ID"])
+
+
+class TestAccessLog:
+    async def test_one_line_per_request_with_status_and_cache(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.INFO, logger="paragraphs.access")
+        params = {"words": "observed", "operator": "and"}
+        with capture_logs() as events:
+            await client.get("/search", params=params)
+            await client.get("/search", params=params)
+            await client.get("/paragraphs/999999")
+        lines = [event for event in events if event["event"] == "request"]
+        assert [(line["method"], line["path"], line["status"], line["cache"]) for line in lines] == [
+            ("GET", "/search", 200, "MISS"),
+            ("GET", "/search", 200, "HIT"),
+            ("GET", "/paragraphs/999999", 404, None),
+        ]
+        assert all(isinstance(line["ms"], float) and line["ms"] >= 0 for line in lines)
+
+
+class TestMetrics:
+    async def test_routes_mounts_and_answers_before_the_app_are_labelled(self, client: httpx.AsyncClient) -> None:
+        before = (await client.get("/metrics")).text
+        assert (await client.get("/static/style.css")).status_code == 200
+        assert (await client.get("/paragraphs/999999")).status_code == 404
+        too_large = json.dumps({"content": "word " * (MAX_BODY_BYTES // 5 + 1)}).encode()
+        response = await client.post("/paragraphs", content=too_large, headers={"content-type": "application/json"})
+        assert response.status_code == 413
+        after = (await client.get("/metrics")).text
+        for labels in (
+            'handler="/static",method="GET",status="200"',
+            'handler="/paragraphs/{paragraph_id}",method="GET",status="404"',
+            'handler="/paragraphs",method="POST",status="413"',
+        ):
+            assert count(after, labels) == count(before, labels) + 1, labels
+        assert 'handler="/metrics"' not in after
