@@ -1,7 +1,8 @@
 """Bulk intake for `paragraphs import` and `paragraphs seed`: batches, one transaction each.
 
-Tokenizing the next batch (Python, this process) overlaps with writing the previous one (the
-database, another process): a reader task fills a small queue while the writer awaits the database.
+Tokenizing and preparing the next batch (Python, this process: words, index entries, the batch's
+word-count change; paragraphs/corpus/bulk.py) overlaps with writing the previous one (the database,
+another process or thread): a reader task fills a small queue while the writer awaits the database.
 Both run in one `asyncio.TaskGroup`, so neither can outlive the other's failure. A failure while
 reading (not UTF-8, a read error) travels through the queue behind the batches read before it: every
 complete batch before the failure is stored, nothing of the batch it happened in, and the command
@@ -18,9 +19,10 @@ from typing import BinaryIO
 from sqlalchemy import text as sql_text
 
 from paragraphs import text
+from paragraphs.corpus import bulk
 from paragraphs.corpus import service as corpus_service
 from paragraphs.corpus.schemas import MAX_CONTENT_CHARS
-from paragraphs.db.engine import Database
+from paragraphs.db.engine import Database, Dialect
 from paragraphs.db.models import Source
 
 DEFAULT_BATCH_SIZE = 1000
@@ -97,32 +99,33 @@ def tokenized(content: str) -> corpus_service.Tokenized | None:
 
 @dataclass
 class _Batch:
-    storable: list[corpus_service.Tokenized]
+    storable: bulk.PreparedBatch
     skipped: int
 
 
 _Item = _Batch | Exception | None  # a batch, the reader's failure, or the end
 
 
-async def _read(contents: Iterable[str], batch_size: int, queue: asyncio.Queue[_Item]) -> None:
-    batch = _Batch([], 0)
+async def _read(contents: Iterable[str], batch_size: int, dialect: Dialect, queue: asyncio.Queue[_Item]) -> None:
+    storable: list[corpus_service.Tokenized] = []
+    skipped = 0
     try:
         for n, content in enumerate(contents):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the writer take the database's answer
             item = tokenized(content)
             if item is None:
-                batch.skipped += 1
+                skipped += 1
             else:
-                batch.storable.append(item)
-            if len(batch.storable) + batch.skipped >= batch_size:
-                await queue.put(batch)
-                batch = _Batch([], 0)
+                storable.append(item)
+            if len(storable) + skipped >= batch_size:
+                await queue.put(_Batch(bulk.prepare(storable, dialect), skipped))
+                storable, skipped = [], 0
+        if storable or skipped:
+            await queue.put(_Batch(bulk.prepare(storable, dialect), skipped))
     except Exception as exc:  # noqa: BLE001 - handed to the writer, which raises it after the batches before it
         await queue.put(exc)
         return
-    if batch.storable or batch.skipped:
-        await queue.put(batch)
     await queue.put(None)
 
 
@@ -136,9 +139,9 @@ async def _write(
     while (batch := await queue.get()) is not None:
         if isinstance(batch, Exception):
             raise batch
-        if batch.storable:
+        if len(batch.storable):
             async with db.write() as session:
-                await corpus_service.create_paragraphs(session, batch.storable, source)
+                await bulk.store(session, batch.storable, source)
         report.stored += len(batch.storable)
         report.skipped += batch.skipped
         if progress is not None:
@@ -160,7 +163,7 @@ async def store_all(
     queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=BATCHES_AHEAD)
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(_read(contents, batch_size, queue))
+            group.create_task(_read(contents, batch_size, db.dialect, queue))
             group.create_task(_write(db, queue, source, report, progress))
     except ExceptionGroup as failed:
         # The first failure is the cause; the TaskGroup cancelled the other side (not collected).

@@ -79,7 +79,8 @@ async def copy_vectors(connection: asyncpg.Connection, paragraph_ids: Sequence[i
     """Add the vectors (from `tsvector_binary`) of new paragraphs, in the connection's transaction."""
     await connection.copy_to_table(
         "paragraph_search",
-        source=copy_data(paragraph_ids, vectors),
+        # A memoryview: asyncpg reads bytes as a file name (bytes are path-like), a buffer as the data.
+        source=memoryview(copy_data(paragraph_ids, vectors)),
         columns=["paragraph_id", "vector"],
         format="binary",
     )
