@@ -99,14 +99,19 @@ def tokenized(content: str) -> corpus_service.Tokenized | None:
 
 @dataclass
 class _Batch:
-    storable: bulk.PreparedBatch
+    storable: list[corpus_service.Tokenized]
+    prepared: bulk.PreparedBatch | None  # None: written by the ORM path
     skipped: int
 
 
 _Item = _Batch | Exception | None  # a batch, the reader's failure, or the end
 
 
-async def _read(contents: Iterable[str], batch_size: int, dialect: Dialect, queue: asyncio.Queue[_Item]) -> None:
+def _batch(storable: list[corpus_service.Tokenized], skipped: int, dialect: Dialect | None) -> _Batch:
+    return _Batch(storable, None if dialect is None else bulk.prepare(storable, dialect), skipped)
+
+
+async def _read(contents: Iterable[str], batch_size: int, dialect: Dialect | None, queue: asyncio.Queue[_Item]) -> None:
     storable: list[corpus_service.Tokenized] = []
     skipped = 0
     try:
@@ -119,10 +124,10 @@ async def _read(contents: Iterable[str], batch_size: int, dialect: Dialect, queu
             else:
                 storable.append(item)
             if len(storable) + skipped >= batch_size:
-                await queue.put(_Batch(bulk.prepare(storable, dialect), skipped))
+                await queue.put(_batch(storable, skipped, dialect))
                 storable, skipped = [], 0
         if storable or skipped:
-            await queue.put(_Batch(bulk.prepare(storable, dialect), skipped))
+            await queue.put(_batch(storable, skipped, dialect))
     except Exception as exc:  # noqa: BLE001 - handed to the writer, which raises it after the batches before it
         await queue.put(exc)
         return
@@ -139,9 +144,12 @@ async def _write(
     while (batch := await queue.get()) is not None:
         if isinstance(batch, Exception):
             raise batch
-        if len(batch.storable):
+        if batch.storable:
             async with db.write() as session:
-                await bulk.store(session, batch.storable, source)
+                if batch.prepared is None:
+                    await corpus_service.create_paragraphs(session, batch.storable, source)
+                else:
+                    await bulk.store(session, batch.prepared, source)
         report.stored += len(batch.storable)
         report.skipped += batch.skipped
         if progress is not None:
@@ -155,15 +163,18 @@ async def store_all(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[IngestReport], None] | None = None,
+    orm_path: bool = False,
 ) -> IngestReport:
     """Store every storable paragraph, `batch_size` per transaction; count the others as skipped.
 
-    Raises `IngestStopped` when reading or writing fails; whole batches before the failure stay stored."""
+    Raises `IngestStopped` when reading or writing fails; whole batches before the failure stay stored.
+    `orm_path` writes batches with `service.create_paragraphs` instead of `bulk.store`: the same rows,
+    slower; the reference of `bench/ingest.py`."""
     report = IngestReport()
     queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=BATCHES_AHEAD)
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(_read(contents, batch_size, db.dialect, queue))
+            group.create_task(_read(contents, batch_size, None if orm_path else db.dialect, queue))
             group.create_task(_write(db, queue, source, report, progress))
     except ExceptionGroup as failed:
         # The first failure is the cause; the TaskGroup cancelled the other side (not collected).
