@@ -30,13 +30,11 @@ _lexemes: dict[str, bytes] = {}
 _LEXEME_CACHE_SIZE = 200_000
 
 
-def _lexeme(word: str) -> bytes:
-    """The word as the binary format's NUL-terminated UTF-8 lexeme (words repeat: cached)."""
-    found = _lexemes.get(word)
-    if found is None:
-        if len(_lexemes) >= _LEXEME_CACHE_SIZE:
-            _lexemes.clear()
-        found = _lexemes[word] = word.encode() + b"\x00"
+def _new_lexeme(word: str) -> bytes:
+    """The word as the binary format's NUL-terminated UTF-8 lexeme, kept (words repeat)."""
+    if len(_lexemes) >= _LEXEME_CACHE_SIZE:
+        _lexemes.clear()
+    found = _lexemes[word] = word.encode() + b"\x00"
     return found
 
 
@@ -52,14 +50,14 @@ def tsvector_binary(words: Sequence[str]) -> bytes:
         else:
             found.append(position)
     parts = [_INT32.pack(len(positions))]
-    append = parts.append
+    append, lexemes = parts.append, _lexemes
     for word in sorted(positions):
         found = positions[word]
         if len(found) > MAX_POSITIONS_PER_LEXEME or found[-1] > MAX_POSITION:
             # As tsvector_literal: positions past MAX_POSITION count as MAX_POSITION, kept once;
             # the first MAX_POSITIONS_PER_LEXEME kept.
             found = sorted({min(position, MAX_POSITION) for position in found})[:MAX_POSITIONS_PER_LEXEME]
-        append(_lexeme(word))
+        append(lexemes.get(word) or _new_lexeme(word))
         append(_POSITIONS[len(found)](len(found), *found))
     return b"".join(parts)
 
