@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-run run run-offline test lint typecheck format bench bench-search bench-dictionary bench-web bench-load bench-1m clean lock
+.PHONY: install install-run run run-offline test lint typecheck format bench bench-search bench-dictionary bench-web bench-ingest bench-load bench-1m clean lock
 
 $(BIN)/python:
 	@$(PYTHON) -c "import sys; assert sys.version_info >= (3, 11)" 2>/dev/null || { echo "make: Python 3.11+ needed; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -52,7 +52,7 @@ format: $(DEV_STAMP)
 test: $(DEV_STAMP) lint
 	$(BIN)/pytest
 
-bench: bench-search bench-dictionary bench-web
+bench: bench-search bench-dictionary bench-web bench-ingest
 
 bench-search: $(DEV_STAMP)
 	$(BIN)/python -m bench.search
@@ -62,6 +62,11 @@ bench-dictionary: $(DEV_STAMP)
 
 bench-web: $(DEV_STAMP)
 	$(BIN)/python -m bench.web
+
+# seed's paragraphs/s into an empty database, bulk path against the ORM path, both engines (~5 min).
+# Into a large database: `python -m bench.ingest --prefill 900000` (builds that base once: slow).
+bench-ingest: $(DEV_STAMP)
+	$(BIN)/python -m bench.ingest
 
 # Over HTTP with wrk (apt-get install wrk): mixed load, 2 workers, both engines, main measured in the same run.
 bench-load: $(DEV_STAMP)
