@@ -180,8 +180,11 @@ async def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, list[
 
 def section(args: argparse.Namespace, all_runs: dict[str, dict[str, list[Run]]], load: list[float]) -> str:
     command = f"python -m bench.ingest --count {args.count} --repeats {args.repeats} --prefill {args.prefill}"
+    if list(args.engines) != ["postgresql", "sqlite"]:
+        command += f" --engines {' '.join(args.engines)}"
+    default = (args.count, args.repeats, args.prefill, list(args.engines)) == (20_000, 3, 0, ["postgresql", "sqlite"])
     lines = [
-        f"Command: `{command}` (`make bench-ingest`)  ",
+        f"Command: `{command}`{' (`make bench-ingest`)' if default else ''}  ",
         f"Machine: {machine()}; load average {min(load):.1f}-{max(load):.1f} during the runs (shared with "
         "other engineers' tests and benchmarks: read the ratio, taken in the same run, before the rates).  ",
         f"Data: {args.count:,} offline paragraphs (`paragraphs seed --seed {SEED}`, ~575 words each) into a "

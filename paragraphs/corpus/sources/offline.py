@@ -10,6 +10,7 @@ what a benchmark needs to have rare, medium and common query words.
 from __future__ import annotations
 
 import random
+import signal
 import subprocess
 import sys
 from bisect import bisect
@@ -258,6 +259,10 @@ def paragraphs_in_background(seed: int | None, count: int, sentences: int = 50) 
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches the whole process group, and the parent may stop reading early: the parent
+    # reports, the child just ends (no traceback of its own).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     seed_argument, count_argument, sentences_argument = sys.argv[1:4]
     _write_paragraphs(
         None if seed_argument == "none" else int(seed_argument), int(count_argument), int(sentences_argument)
