@@ -262,7 +262,8 @@ if __name__ == "__main__":
     # Ctrl-C reaches the whole process group, and the parent may stop reading early: the parent
     # reports, the child just ends (no traceback of its own).
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if hasattr(signal, "SIGPIPE"):  # not on Windows
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     seed_argument, count_argument, sentences_argument = sys.argv[1:4]
     _write_paragraphs(
         None if seed_argument == "none" else int(seed_argument), int(count_argument), int(sentences_argument)
