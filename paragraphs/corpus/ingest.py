@@ -107,13 +107,11 @@ class _Batch:
 _Item = _Batch | Exception | None  # a batch, the reader's failure, or the end
 
 
-def _batch(storable: list[corpus_service.Tokenized], skipped: int, dialect: Dialect | None) -> _Batch:
-    return _Batch(storable, None if dialect is None else bulk.prepare(storable, dialect), skipped)
-
-
 async def _read(contents: Iterable[str], batch_size: int, dialect: Dialect | None, queue: asyncio.Queue[_Item]) -> None:
+    """Tokenize and prepare batches (`dialect` None: for the ORM path, tokenized only)."""
     storable: list[corpus_service.Tokenized] = []
     skipped = 0
+    builder = None if dialect is None else bulk.BatchBuilder(dialect)
     try:
         for n, content in enumerate(contents):
             if n % YIELD_EVERY == 0:
@@ -123,11 +121,14 @@ async def _read(contents: Iterable[str], batch_size: int, dialect: Dialect | Non
                 skipped += 1
             else:
                 storable.append(item)
+                if builder is not None:
+                    builder.add(item)
             if len(storable) + skipped >= batch_size:
-                await queue.put(_batch(storable, skipped, dialect))
+                await queue.put(_Batch(storable, None if builder is None else builder.build(), skipped))
                 storable, skipped = [], 0
+                builder = None if dialect is None else bulk.BatchBuilder(dialect)
         if storable or skipped:
-            await queue.put(_batch(storable, skipped, dialect))
+            await queue.put(_Batch(storable, None if builder is None else builder.build(), skipped))
     except Exception as exc:  # noqa: BLE001 - handed to the writer, which raises it after the batches before it
         await queue.put(exc)
         return
