@@ -204,14 +204,14 @@ def section(args: argparse.Namespace, all_runs: dict[str, dict[str, list[Run]]],
         for path in PATHS:
             median = statistics.median(run.rate for run in runs[path])
             rates = ", ".join(f"{run.rate:,.0f}" for run in runs[path])
+            cpu_ms = {name: statistics.median(run.cpu_ms[name] for run in runs[path]) for name in runs[path][0].cpu_ms}
             cpu = [
-                f"{statistics.median(run.cpu_ms[name] for run in runs[path]):.3f}"
-                if name in runs[path][0].cpu_ms
-                else "-"
-                for name in ("this process", "generator", "database")
+                f"{cpu_ms[name]:.3f}" if name in cpu_ms else "-" for name in ("this process", "generator", "database")
             ]
+            bound = 2000 / sum(cpu_ms.values())
             lines.append(
-                f"| {engine} | {path} | {median:,.0f} | {rates} | {median / reference:.2f}x | {' | '.join(cpu)} |"
+                f"| {engine} | {path} | {median:,.0f} | {rates} | {median / reference:.2f}x | {' | '.join(cpu)} "
+                f"| {bound:,.0f} |"
             )
     return "\n".join(lines)
 
