@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-run run run-offline test lint typecheck format bench bench-search bench-dictionary bench-web bench-load bench-hot-path bench-1m clean lock
+.PHONY: install install-run run run-offline test lint typecheck format bench bench-search bench-dictionary bench-web bench-ingest bench-load bench-hot-path bench-1m clean lock
 
 $(BIN)/python:
 	@$(PYTHON) -c "import sys; assert sys.version_info >= (3, 11)" 2>/dev/null || { echo "make: Python 3.11+ needed; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -52,7 +52,7 @@ format: $(DEV_STAMP)
 test: $(DEV_STAMP) lint
 	$(BIN)/pytest
 
-bench: bench-search bench-dictionary bench-web
+bench: bench-search bench-dictionary bench-web bench-ingest
 
 bench-search: $(DEV_STAMP)
 	$(BIN)/python -m bench.search
@@ -63,15 +63,20 @@ bench-dictionary: $(DEV_STAMP)
 bench-web: $(DEV_STAMP)
 	$(BIN)/python -m bench.web
 
+# seed's paragraphs/s into an empty database, bulk path against the ORM path, both engines (~5 min).
+# Into a large database: `python -m bench.ingest --prefill 900000` (builds that base once: slow).
+bench-ingest: $(DEV_STAMP)
+	$(BIN)/python -m bench.ingest
+
 # Over HTTP with wrk (apt-get install wrk): mixed load, 2 workers, both engines, and the reference measured in the
 # same run: BENCH_BASELINE, by default main as it was before the throughput work (b56170d, what issue 9 measured).
 BENCH_BASELINE ?= b56170d
 bench-load: $(DEV_STAMP)
 	$(BIN)/python -m bench.load --baseline $(BENCH_BASELINE)
 
-# Cached /dictionary and /search against a bare endpoint, rounds taking the servers in turn, main beside.
+# Cached /dictionary and /search against a bare endpoint, rounds taking the servers in turn, the reference beside.
 bench-hot-path: $(DEV_STAMP)
-	$(BIN)/python -m bench.hot_path --baseline main
+	$(BIN)/python -m bench.hot_path --baseline $(BENCH_BASELINE)
 
 # The search query set at 1,000,000 paragraphs (seeds the corpus once: slow, see bench/RESULTS.md).
 bench-1m: $(DEV_STAMP)

@@ -14,6 +14,7 @@ import regex
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from paragraphs import text as tokenizer
 from paragraphs.text import (
     HAS_A_WORD_PATTERN,
     ONE_WORD_PATTERN,
@@ -679,3 +680,16 @@ class TestPatterns:
     def test_has_a_word_pattern_agrees_with_the_content_rules(self, value: str) -> None:
         expected = "\x00" not in value and bool(words(value))
         assert (regex.search(HAS_A_WORD_PATTERN, value) is not None) == expected
+
+
+class TestAsciiFastPath:
+    """ASCII text takes a faster path (`_ascii_words`); it must give exactly the general rules' words."""
+
+    @given(st.text(st.sampled_from(list("aZs'S 9-.,\n")), max_size=40))
+    @example("It's Zeitgeist's x's's o'clock don't 'S 's s's A'B'S")
+    def test_agrees_with_the_general_path_on_word_like_text(self, value: str) -> None:
+        assert tokenizer._ascii_words(value) == tokenizer._unicode_words(value)
+
+    @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+    def test_agrees_with_the_general_path_on_any_ascii(self, value: str) -> None:
+        assert words(value) == tokenizer._ascii_words(value) == tokenizer._unicode_words(value)

@@ -1,7 +1,8 @@
 """Bulk intake for `paragraphs import` and `paragraphs seed`: batches, one transaction each.
 
-Tokenizing the next batch (Python, this process) overlaps with writing the previous one (the
-database, another process): a reader task fills a small queue while the writer awaits the database.
+Tokenizing and preparing the next batch (Python, this process: words, index entries, the batch's
+word-count change; paragraphs/corpus/bulk.py) overlaps with writing the previous one (the database,
+another process or thread): a reader task fills a small queue while the writer awaits the database.
 Both run in one `asyncio.TaskGroup`, so neither can outlive the other's failure. A failure while
 reading (not UTF-8, a read error) travels through the queue behind the batches read before it: every
 complete batch before the failure is stored, nothing of the batch it happened in, and the command
@@ -18,9 +19,10 @@ from typing import BinaryIO
 from sqlalchemy import text as sql_text
 
 from paragraphs import text
+from paragraphs.corpus import bulk
 from paragraphs.corpus import service as corpus_service
 from paragraphs.corpus.schemas import MAX_CONTENT_CHARS
-from paragraphs.db.engine import Database
+from paragraphs.db.engine import Database, Dialect
 from paragraphs.db.models import Source
 
 DEFAULT_BATCH_SIZE = 1000
@@ -98,31 +100,38 @@ def tokenized(content: str) -> corpus_service.Tokenized | None:
 @dataclass
 class _Batch:
     storable: list[corpus_service.Tokenized]
+    prepared: bulk.PreparedBatch | None  # None: written by the ORM path
     skipped: int
 
 
 _Item = _Batch | Exception | None  # a batch, the reader's failure, or the end
 
 
-async def _read(contents: Iterable[str], batch_size: int, queue: asyncio.Queue[_Item]) -> None:
-    batch = _Batch([], 0)
+async def _read(contents: Iterable[str], batch_size: int, dialect: Dialect | None, queue: asyncio.Queue[_Item]) -> None:
+    """Tokenize and prepare batches (`dialect` None: for the ORM path, tokenized only)."""
+    storable: list[corpus_service.Tokenized] = []
+    skipped = 0
+    builder = None if dialect is None else bulk.BatchBuilder(dialect)
     try:
         for n, content in enumerate(contents):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the writer take the database's answer
             item = tokenized(content)
             if item is None:
-                batch.skipped += 1
+                skipped += 1
             else:
-                batch.storable.append(item)
-            if len(batch.storable) + batch.skipped >= batch_size:
-                await queue.put(batch)
-                batch = _Batch([], 0)
+                storable.append(item)
+                if builder is not None:
+                    builder.add(item)
+            if len(storable) + skipped >= batch_size:
+                await queue.put(_Batch(storable, None if builder is None else builder.build(), skipped))
+                storable, skipped = [], 0
+                builder = None if dialect is None else bulk.BatchBuilder(dialect)
+        if storable or skipped:
+            await queue.put(_Batch(storable, None if builder is None else builder.build(), skipped))
     except Exception as exc:  # noqa: BLE001 - handed to the writer, which raises it after the batches before it
         await queue.put(exc)
         return
-    if batch.storable or batch.skipped:
-        await queue.put(batch)
     await queue.put(None)
 
 
@@ -138,7 +147,10 @@ async def _write(
             raise batch
         if batch.storable:
             async with db.write() as session:
-                await corpus_service.create_paragraphs(session, batch.storable, source)
+                if batch.prepared is None:
+                    await corpus_service.create_paragraphs(session, batch.storable, source)
+                else:
+                    await bulk.store(session, batch.prepared, source)
         report.stored += len(batch.storable)
         report.skipped += batch.skipped
         if progress is not None:
@@ -152,15 +164,18 @@ async def store_all(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[IngestReport], None] | None = None,
+    orm_path: bool = False,
 ) -> IngestReport:
     """Store every storable paragraph, `batch_size` per transaction; count the others as skipped.
 
-    Raises `IngestStopped` when reading or writing fails; whole batches before the failure stay stored."""
+    Raises `IngestStopped` when reading or writing fails; whole batches before the failure stay stored.
+    `orm_path` writes batches with `service.create_paragraphs` instead of `bulk.store`: the same rows,
+    slower; the reference of `bench/ingest.py`."""
     report = IngestReport()
     queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=BATCHES_AHEAD)
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(_read(contents, batch_size, queue))
+            group.create_task(_read(contents, batch_size, None if orm_path else db.dialect, queue))
             group.create_task(_write(db, queue, source, report, progress))
     except ExceptionGroup as failed:
         # The first failure is the cause; the TaskGroup cancelled the other side (not collected).

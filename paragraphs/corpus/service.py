@@ -49,7 +49,7 @@ def _words(content: str) -> list[str]:
     return words
 
 
-async def _bump_version(session: AsyncSession) -> None:
+async def bump_version(session: AsyncSession) -> None:
     """Every write moves the corpus version on, so no cached result outlives it; on PostgreSQL the new
     version is also announced to listening processes when the transaction commits (corpus/version.py)."""
     bump = update(CorpusState).where(CorpusState.id == 1).values(version=CorpusState.version + 1)
@@ -75,7 +75,7 @@ async def create_paragraph(session: AsyncSession, content: str, source: Source) 
     await session.flush()
     await index_for(session).add(session, [Document(paragraph.id, words)])
     await word_counts.apply(session, word_counts.delta(added=[words]))
-    await _bump_version(session)
+    await bump_version(session)
     return paragraph
 
 
@@ -102,7 +102,7 @@ async def create_paragraphs(session: AsyncSession, paragraphs: Sequence[Tokenize
     ids = [row.id for row in result]
     await index_for(session).add(session, [Document(pid, p.words) for pid, p in zip(ids, paragraphs, strict=True)])
     await word_counts.apply(session, word_counts.delta(added=[p.words for p in paragraphs]))
-    await _bump_version(session)
+    await bump_version(session)
     return ids
 
 
@@ -145,7 +145,7 @@ async def update_paragraph(session: AsyncSession, paragraph: Paragraph, content:
     await session.flush()
     await index.add(session, [Document(paragraph.id, new_words)])
     await word_counts.apply(session, word_counts.delta(added=[new_words], removed=[old_words]))
-    await _bump_version(session)
+    await bump_version(session)
     return paragraph
 
 
@@ -155,4 +155,4 @@ async def delete_paragraph(session: AsyncSession, paragraph: Paragraph) -> None:
     await index_for(session).remove(session, [Document(paragraph.id, words)])
     await word_counts.apply(session, word_counts.delta(removed=[words]))
     await session.execute(delete(Paragraph).where(Paragraph.id == paragraph.id))
-    await _bump_version(session)
+    await bump_version(session)

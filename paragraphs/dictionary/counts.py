@@ -16,8 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from paragraphs.db.models import WordCount
@@ -53,22 +52,35 @@ def delta(added: Iterable[Sequence[str]] = (), removed: Iterable[Sequence[str]] 
     )
 
 
+# One statement for all of a write's words: the rows arrive in the order given (WITH ORDINALITY,
+# ORDER BY), so the upsert locks them in word order, as the one-row-at-a-time executemany it replaced
+# did (a batch of 1,000 paragraphs touches ~3,500 words: one round trip instead of 3,500 executions).
+_UPSERT_POSTGRES = text(
+    "INSERT INTO word_count (word, count, paragraphs) "
+    "SELECT word, count, paragraphs FROM unnest(CAST(:words AS text[]), CAST(:counts AS bigint[]), "
+    "CAST(:paragraphs AS bigint[])) WITH ORDINALITY AS change (word, count, paragraphs, n) ORDER BY n "
+    "ON CONFLICT (word) DO UPDATE SET count = word_count.count + excluded.count, "
+    "paragraphs = word_count.paragraphs + excluded.paragraphs"
+)
+# sqlite3's executemany runs the rows in C, in order, inside the one write transaction SQLite allows.
+_UPSERT_SQLITE = (
+    "INSERT INTO word_count (word, count, paragraphs) VALUES (?, ?, ?) "
+    "ON CONFLICT (word) DO UPDATE SET count = count + excluded.count, paragraphs = paragraphs + excluded.paragraphs"
+)
+
+
 async def apply(session: AsyncSession, change: Change) -> None:
+    """Add `change` to the counts: rows upserted in word order (the lock order of every writer)."""
     if not change:
         return
-    insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
-    statement = insert(WordCount)
-    statement = statement.on_conflict_do_update(
-        index_elements=[WordCount.word],
-        set_={
-            "count": WordCount.count + statement.excluded.count,
-            "paragraphs": WordCount.paragraphs + statement.excluded.paragraphs,
-        },
-    )
     words = sorted(change.occurrences.keys() | change.paragraphs.keys())
-    # executemany, rows in word order: one compiled statement, locks taken in a global order.
-    rows = [{"word": w, "count": change.occurrences[w], "paragraphs": change.paragraphs[w]} for w in words]
-    await session.execute(statement, rows)
+    occurrences = [change.occurrences[w] for w in words]
+    paragraphs = [change.paragraphs[w] for w in words]
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql(_UPSERT_SQLITE, list(zip(words, occurrences, paragraphs, strict=True)))
+    else:
+        await connection.execute(_UPSERT_POSTGRES, {"words": words, "counts": occurrences, "paragraphs": paragraphs})
     emptied = sorted(word for word, n in change.occurrences.items() if n < 0)
     for start in range(0, len(emptied), ROWS_PER_STATEMENT):
         chunk = emptied[start : start + ROWS_PER_STATEMENT]
