@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from paragraphs.db.failures import is_retryable, translate_failures
 from paragraphs.db.pool_metrics import PoolWatch
 from paragraphs.db.sqlite_reader import SqliteReader
+from paragraphs.db.sqlite_write_lock import SqliteWriteLock
 
 T = TypeVar("T")
 
@@ -101,6 +102,8 @@ class Database:
     pool_watches: list[PoolWatch] = field(default_factory=list)
     # SQLite in a file: the search's reads in one thread hop (db/sqlite_reader.py).
     sqlite_reader: SqliteReader | None = None
+    # SQLite in a file: writers of all processes queue on one lock file (db/sqlite_write_lock.py).
+    sqlite_write_lock: SqliteWriteLock | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -110,7 +113,11 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self.writer() as session, session.begin():
+        if self.sqlite_write_lock is None:
+            async with self.writer() as session, session.begin():
+                yield session
+            return
+        async with self.sqlite_write_lock.held(), self.writer() as session, session.begin():
             yield session
 
     async def transact(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -151,6 +158,7 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         dialect: Dialect = "sqlite"
         watches = [PoolWatch(engine, "read", pool_size), PoolWatch(write_engine, "write", 1)]
         sqlite_reader = SqliteReader(str(path), threads=min(pool_size, 4)) if path is not None else None
+        write_lock = SqliteWriteLock(path) if path is not None else None
     else:
         engine = create_async_engine(
             url,
@@ -176,6 +184,7 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         # Reads and writes share `main`; searches have their own pool. Each may open twice `pool_size`.
         watches = [PoolWatch(engine, "main", 2 * pool_size), PoolWatch(search_engine, "search", 2 * pool_size)]
         sqlite_reader = None
+        write_lock = None
     options: dict[str, Any] = {"expire_on_commit": False}
     return Database(
         engine=engine,
@@ -186,4 +195,5 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         writer=async_sessionmaker(write_engine, **options),
         pool_watches=watches,
         sqlite_reader=sqlite_reader,
+        sqlite_write_lock=write_lock,
     )
