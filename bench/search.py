@@ -225,6 +225,9 @@ async def bench_engine(engine: str, database_url: str, args: argparse.Namespace,
         await db.dispose()
 
 
+DEFAULT_COUNT = 100_000
+
+
 async def main(args: argparse.Namespace) -> None:
     configure_logging("warning")
     OUT.mkdir(exist_ok=True)
@@ -235,7 +238,9 @@ async def main(args: argparse.Namespace) -> None:
             path = OUT / f"paragraphs_{args.count}.db"
             url = f"sqlite:///{path}"
         lines = await bench_engine(engine, url, args, path)
-        results.write_section(f"search on {engine}", "\n".join(header(args) + lines))
+        # One section per engine and corpus size: the 1,000,000 run must not replace the 100,000 one.
+        size = "" if args.count == DEFAULT_COUNT else f" at {args.count:,} paragraphs"
+        results.write_section(f"search on {engine}{size}", "\n".join(header(args) + lines))
 
 
 def header(args: argparse.Namespace) -> list[str]:
@@ -255,7 +260,7 @@ def header(args: argparse.Namespace) -> list[str]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--count", type=int, default=DEFAULT_COUNT)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--naive-repeats", type=int, default=3)
     parser.add_argument("--engines", nargs="+", choices=["postgresql", "sqlite"], default=["postgresql", "sqlite"])
