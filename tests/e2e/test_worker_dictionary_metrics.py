@@ -7,35 +7,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import redis
 
 from paragraphs.jobs import RETRIES
 from paragraphs.resources import open_resources
 from paragraphs.settings import Settings
 from tests.apps import app_client
-from tests.e2e.worker_process import MetricsWorker, Samples, metrics_worker
+from tests.e2e.worker_process import MetricsWorker, Samples, metrics_worker, worker_settings
 from tests.fixtures.fake_dictionary import FakeDictionary, Mode
-from tests.services import REDIS_URL, missing, reachable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.celery]
 
-BROKER_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"
 WARM = "dictionary.warm_top_words"
 
 
 @pytest.fixture
 def settings_env(tmp_path: Path, fake_dictionary: FakeDictionary) -> dict[str, str]:
-    if not reachable(BROKER_URL, 6379):
-        missing("redis broker", BROKER_URL)
-    redis.Redis.from_url(BROKER_URL).flushdb()
-    return {
-        "PARAGRAPHS_DATABASE_URL": f"sqlite:///{tmp_path / 'paragraphs.db'}",
-        "PARAGRAPHS_BROKER_URL": BROKER_URL,
-        "PARAGRAPHS_DICTIONARY_URL": fake_dictionary.url,
-        "PARAGRAPHS_UPSTREAM_TIMEOUT": "5",
-        "PARAGRAPHS_JOB_RETRY_INITIAL_S": "0.05",
-        "PARAGRAPHS_LOG_JSON": "true",
-    }
+    return worker_settings(
+        tmp_path,
+        PARAGRAPHS_DICTIONARY_URL=fake_dictionary.url,
+        PARAGRAPHS_UPSTREAM_TIMEOUT="5",
+        PARAGRAPHS_JOB_RETRY_INITIAL_S="0.05",
+    )
 
 
 def settings_of(env: dict[str, str], **overrides: object) -> Settings:

@@ -14,30 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from paragraphs.settings import Settings
 from tests.apps import app_client
 from tests.e2e.server import cli_env
-from tests.e2e.worker_process import MetricsWorker, metrics_worker
-from tests.services import REDIS_URL, missing, reachable
+from tests.e2e.worker_process import MetricsWorker, metrics_worker, worker_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.celery]
-
-BROKER_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"
 
 
 @pytest.fixture
 def settings_env(tmp_path: Path) -> dict[str, str]:
-    if not reachable(BROKER_URL, 6379):
-        missing("redis broker", BROKER_URL)
-    redis.Redis.from_url(BROKER_URL).flushdb()
-    return {
-        "PARAGRAPHS_DATABASE_URL": f"sqlite:///{tmp_path / 'paragraphs.db'}",
-        "PARAGRAPHS_BROKER_URL": BROKER_URL,
-        "PARAGRAPHS_OFFLINE": "true",
-        "PARAGRAPHS_LOG_JSON": "true",
-    }
+    return worker_settings(tmp_path, PARAGRAPHS_OFFLINE="true")
 
 
 @pytest.fixture

@@ -12,11 +12,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.server import cli_env, free_port, stop
+from tests.services import REDIS_URL, missing, reachable
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+# Database 13 of the test Redis server: the worker tests' broker, emptied before each.
+BROKER_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"
+
+
+def worker_settings(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A worker's environment: SQLite under tmp_path, the emptied Redis broker, JSON logs, plus `extra`."""
+    if not reachable(BROKER_URL, 6379):
+        missing("redis broker", BROKER_URL)
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    return {
+        "PARAGRAPHS_DATABASE_URL": f"sqlite:///{tmp_path / 'paragraphs.db'}",
+        "PARAGRAPHS_BROKER_URL": BROKER_URL,
+        "PARAGRAPHS_LOG_JSON": "true",
+        **extra,
+    }
 
 
 @dataclass
