@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from paragraphs import __version__, health, serving
 from paragraphs.budget import RequestBudget
+from paragraphs.cached_reads import CachedReads
 from paragraphs.corpus import router as corpus_router
 from paragraphs.dictionary import router as dictionary_router
 from paragraphs.errors import install_error_handlers
@@ -47,8 +48,10 @@ def create_app(settings: Settings) -> FastAPI:
     install_web(app)
     install_openapi(app, has_api_keys=bool(settings.api_keys))
     install_metrics_page(app)
-    # Outermost first: the observer sees what the budget answers (413, 499) as the client does.
+    # Last added is outermost: the observer sees what the cached reads and the budget answer (413,
+    # 499) as the client does; a cached answer needs no body read and no disconnect watch.
     app.add_middleware(RequestBudget)
+    app.add_middleware(CachedReads)
     app.add_middleware(RequestObserver, metrics=request_metrics())
     return app
 

@@ -85,8 +85,7 @@ def rate_limit(group: LimitGroup) -> Any:
     else the `RateLimit-*` headers on the response."""
 
     async def spend(request: Request, response: Response, resources: ResourcesDep) -> None:
-        limiter = resources.ratelimit
-        decision = await limiter.hit(group, limiter.client_id(request))
+        decision = await resources.ratelimit.spend(group, request.scope)
         if decision is None:
             return
         if not decision.allowed:

@@ -28,6 +28,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from prometheus_client import Counter
 from starlette.requests import Request
+from starlette.types import Scope
 
 from paragraphs.errors import RateLimited
 from paragraphs.settings import Settings
@@ -41,6 +42,9 @@ RATE_LIMIT_DECISIONS = Counter(
 )
 
 LimiterState = Literal["ok", "degraded", "disabled"]
+# Where a request's scope keeps the decision already taken for it (group, decision): a layer that
+# answers before the routes (cached_reads.py) and the route's dependency spend one request, not two.
+SPENT_SCOPE_KEY = "paragraphs.rate_limit"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -169,6 +173,16 @@ class RateLimiter:
         refused = [decision for decision in decisions if not decision.allowed]
         decision = max(refused, key=lambda d: d.reset_in_s) if refused else min(decisions, key=lambda d: d.remaining)
         RATE_LIMIT_DECISIONS.labels(group.value, "allowed" if decision.allowed else "limited").inc()
+        return decision
+
+    async def spend(self, group: LimitGroup, scope: Scope) -> Decision | None:
+        """`hit` for the request of `scope`, once per request: a second call returns the first's decision."""
+        spent = scope.get(SPENT_SCOPE_KEY)
+        if spent is not None and spent[0] is group:
+            decision: Decision | None = spent[1]
+            return decision
+        decision = await self.hit(group, self.client_id(Request(scope)))
+        scope[SPENT_SCOPE_KEY] = (group, decision)
         return decision
 
     async def _hit_one(self, item: RateLimitItem, group: LimitGroup, client: str) -> Decision:

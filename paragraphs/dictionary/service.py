@@ -176,17 +176,24 @@ def response_key(version: int, limit: int) -> str:
     return cache_module.key("dictionary", version, limit)
 
 
+async def cached_answer(cache: Cache, corpus: CorpusVersion, limit: int) -> bytes | None:
+    """GET /dictionary's stored body under the corpus version this process knows, or None. A hit is
+    counted; a miss is not: whoever answers it counts it."""
+    cached = await cache.get(response_key(await corpus.current(), limit))
+    if cached is not None:
+        cache_module.record("dictionary", True)
+    return cached
+
+
 async def dictionary_json(
     db: Database, store: DefinitionStore, corpus: CorpusVersion, limit: int, deadline_s: float
 ) -> bytes:
     """GET /dictionary's body. A complete answer is cached under the corpus version, which every
     write moves on: in steady state a cache read, with the version known in-process (corpus/version.py)."""
-    version = await corpus.current()
-    key = response_key(version, limit)
-    cached = await store.cache.get(key)
-    cache_module.record("dictionary", cached is not None)
-    if cached is not None:
+    if (cached := await cached_answer(store.cache, corpus, limit)) is not None:
         return cached
+    cache_module.record("dictionary", False)
+    key = response_key(await corpus.current(), limit)
     response, complete = await top_words_with_definitions(db, store, limit, deadline_s)
     body = response.model_dump_json().encode()
     if complete:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic_core
@@ -38,6 +39,11 @@ RESULT_TTL_S = 600.0
 
 
 def cache_key(version: int, request: SearchRequest, words: tuple[str, ...]) -> str:
+    return cache_module.key("search", version, request_digest(request, words))
+
+
+def request_digest(request: SearchRequest, words: tuple[str, ...]) -> str:
+    """What identifies a search's answer at one corpus version: its normal form, hashed."""
     normal = {
         "words": words,
         "operator": request.operator,
@@ -46,8 +52,7 @@ def cache_key(version: int, request: SearchRequest, words: tuple[str, ...]) -> s
         "offset": request.offset,
         "highlight": request.highlight,
     }
-    digest = hashlib.sha256(json.dumps(normal, sort_keys=True).encode()).hexdigest()[:32]
-    return cache_module.key("search", version, digest)
+    return hashlib.sha256(json.dumps(normal, sort_keys=True).encode()).hexdigest()[:32]
 
 
 async def search(
@@ -73,11 +78,11 @@ async def search_json(
     knows (corpus/version.py) is tried first, so a hit needs no database round trip at all.
     QueryTooExpensive after `budget_s`.
     """
-    query = Query(words=request.normalised_words(), operator=request.operator, order=request.order)
+    query = _query(request)
     tried = None
     if corpus is not None:
-        tried = cache_key(await corpus.current(), request, query.words)
-        if (cached := await cache.get(tried)) is not None:
+        tried, cached = await _known_version_hit(cache, corpus, request, query)
+        if cached is not None:
             return _cache_hit(cached, query)
     rows: Sequence[Row[Any] | sqlite_read.ParagraphRow]
     if db.sqlite_reader is not None:
@@ -98,6 +103,38 @@ async def search_json(
     await cache.set(key, body, RESULT_TTL_S)
     log.info("search", cache="MISS", words=query.words, operator=query.operator, total=total)
     return body, False
+
+
+@dataclass(frozen=True)
+class PreparedSearch:
+    """A search request read once: its query and its cache digest (for a caller that sees the same
+    request again and again, cached_reads.py)."""
+
+    query: Query
+    digest: str
+
+
+def prepare(request: SearchRequest) -> PreparedSearch:
+    query = _query(request)
+    return PreparedSearch(query, request_digest(request, query.words))
+
+
+async def cached_answer(cache: Cache, corpus: CorpusVersion, prepared: PreparedSearch) -> bytes | None:
+    """The stored answer under the corpus version this process knows (no database round trip), or
+    None. A hit is counted and logged; a miss is not: whoever answers it counts it."""
+    cached = await cache.get(cache_module.key("search", await corpus.current(), prepared.digest))
+    return None if cached is None else _cache_hit(cached, prepared.query)[0]
+
+
+def _query(request: SearchRequest) -> Query:
+    return Query(words=request.normalised_words(), operator=request.operator, order=request.order)
+
+
+async def _known_version_hit(
+    cache: Cache, corpus: CorpusVersion, request: SearchRequest, query: Query
+) -> tuple[str, bytes | None]:
+    key = cache_key(await corpus.current(), request, query.words)
+    return key, await cache.get(key)
 
 
 def _cache_hit(cached: bytes, query: Query) -> tuple[bytes, bool]:
