@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import stamina
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from paragraphs.db.failures import is_retryable, translate_failures
+from paragraphs.db.failures import retry_transaction, translate_failures
 from paragraphs.db.pool_metrics import PoolWatch
 from paragraphs.db.sqlite_reader import SqliteReader
 from paragraphs.db.sqlite_write_lock import SqliteWriteLock
+from paragraphs.db.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
 
@@ -34,10 +34,6 @@ Dialect = Literal["sqlite", "postgresql"]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # asyncpg waits 60 s for a connection by default; a database that does not answer in 5 s is a 503.
 CONNECT_TIMEOUT_S = 5
-# A write that deadlocked or failed to serialize is run again (docs/architecture.md, "Writers"):
-# at most this many times, after 10 ms, 20 ms, ... (at most 0.5 s) plus up to 50 ms of jitter, so the
-# transactions that collided do not collide again in step.
-WRITE_ATTEMPTS = 5
 
 
 def async_url(database_url: str) -> URL:
@@ -104,6 +100,8 @@ class Database:
     sqlite_reader: SqliteReader | None = None
     # SQLite in a file: writers of all processes queue on one lock file (db/sqlite_write_lock.py).
     sqlite_write_lock: SqliteWriteLock | None = None
+    # SQLite in a file: `transact` on a loop of its own (db/sqlite_writer.py).
+    sqlite_writer: SqliteWriter | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -122,19 +120,16 @@ class Database:
 
     async def transact(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """`work` in one write transaction, run again if the database rolled it back for a deadlock or a
-        serialization failure (they leave nothing behind). Other errors are raised at once."""
-        async for attempt in stamina.retry_context(
-            on=is_retryable,
-            attempts=WRITE_ATTEMPTS,
-            timeout=None,
-            wait_initial=0.01,
-            wait_max=0.5,
-            wait_jitter=0.05,
-        ):
-            with attempt:
-                async with self.write() as session:
-                    return await work(session)
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+        serialization failure (they leave nothing behind). Other errors are raised at once. On SQLite
+        in a file it runs on the writer's own loop (db/sqlite_writer.py)."""
+        if self.sqlite_writer is not None:
+            return await self.sqlite_writer.transact(work)
+
+        async def once() -> T:
+            async with self.write() as session:
+                return await work(session)
+
+        return await retry_transaction(once)
 
     async def dispose(self) -> None:
         for engine in {id(e): e for e in (self.engine, self.write_engine, self.search_engine)}.values():
@@ -142,6 +137,8 @@ class Database:
         for watch in self.pool_watches:
             watch.forget()
         self.pool_watches.clear()
+        if self.sqlite_writer is not None:
+            await self.sqlite_writer.close()
         if self.sqlite_reader is not None:
             await asyncio.to_thread(self.sqlite_reader.close)  # waits for reads under way
 
@@ -159,6 +156,11 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         watches = [PoolWatch(engine, "read", pool_size), PoolWatch(write_engine, "write", 1)]
         sqlite_reader = SqliteReader(str(path), threads=min(pool_size, 4)) if path is not None else None
         write_lock = SqliteWriteLock(path) if path is not None else None
+        writer = (
+            SqliteWriter(lambda: _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1), path)
+            if path is not None
+            else None
+        )
     else:
         engine = create_async_engine(
             url,
@@ -185,6 +187,7 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         watches = [PoolWatch(engine, "main", 2 * pool_size), PoolWatch(search_engine, "search", 2 * pool_size)]
         sqlite_reader = None
         write_lock = None
+        writer = None
     options: dict[str, Any] = {"expire_on_commit": False}
     return Database(
         engine=engine,
@@ -196,4 +199,5 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         pool_watches=watches,
         sqlite_reader=sqlite_reader,
         sqlite_write_lock=write_lock,
+        sqlite_writer=writer,
     )

@@ -17,9 +17,11 @@ operator's `pg_cancel_backend`) is left as it is too, for the code that set the 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
+import stamina
 import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import ExceptionContext
@@ -27,6 +29,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paragraphs import errors
+
+T = TypeVar("T")
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +52,28 @@ class DatabaseUnavailable(errors.ServiceUnavailable):
 def _sqlstate(exc: BaseException | None) -> str | None:
     state = getattr(exc, "sqlstate", None)
     return state if isinstance(state, str) else None
+
+
+# A write that deadlocked or failed to serialize is run again (docs/architecture.md, "Writers"):
+# at most this many times, after 10 ms, 20 ms, ... (at most 0.5 s) plus up to 50 ms of jitter, so the
+# transactions that collided do not collide again in step.
+WRITE_ATTEMPTS = 5
+
+
+async def retry_transaction(once: Callable[[], Awaitable[T]]) -> T:
+    """`once()` (one whole transaction), run again if the database rolled it back for a deadlock or a
+    serialization failure (they leave nothing behind). Other errors are raised at once."""
+    async for attempt in stamina.retry_context(
+        on=is_retryable,
+        attempts=WRITE_ATTEMPTS,
+        timeout=None,
+        wait_initial=0.01,
+        wait_max=0.5,
+        wait_jitter=0.05,
+    ):
+        with attempt:
+            return await once()
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
 
 def is_retryable(exc: Exception) -> bool:
