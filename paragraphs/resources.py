@@ -96,7 +96,9 @@ async def prepare_schema(db: Database) -> None:
 async def open_resources(settings: Settings, *, in_worker: bool = False) -> AsyncIterator[Resources]:
     """Everything a process needs. In a Celery worker (`in_worker`), jobs run where they are."""
     async with AsyncExitStack() as stack:
-        db = create_database(settings.database_url, pool_size=settings.database_pool_size)
+        db = create_database(
+            settings.database_url, pool_size=settings.database_pool_size, search_timeout_s=settings.search_timeout_s
+        )
         stack.push_async_callback(db.dispose)
         client = new_client()
         stack.push_async_callback(client.aclose)

@@ -84,7 +84,14 @@ def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
 # the planner ignores the cost of detoasting a vector per row and would pick a sequential scan for a
 # common word's count (460 ms at 100k paragraphs, against 16 ms by the GIN index); JIT compilation
 # only adds start-up time to these millisecond queries.
+# The search time budget is the connection's own `statement_timeout` too, so a search with the
+# configured budget needs no `SET LOCAL` round trip (search/budget.py).
 SEARCH_SERVER_SETTINGS = {"enable_seqscan": "off", "jit": "off"}
+DEFAULT_SEARCH_TIMEOUT_S = 5.0
+
+
+def timeout_ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 @dataclass
@@ -102,6 +109,8 @@ class Database:
     sqlite_write_lock: SqliteWriteLock | None = None
     # SQLite in a file: `transact` on a loop of its own (db/sqlite_writer.py).
     sqlite_writer: SqliteWriter | None = None
+    # PostgreSQL: the `statement_timeout` every search connection starts with.
+    search_timeout_s: float = DEFAULT_SEARCH_TIMEOUT_S
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -143,7 +152,9 @@ class Database:
             await asyncio.to_thread(self.sqlite_reader.close)  # waits for reads under way
 
 
-def create_database(database_url: str, *, pool_size: int = 10) -> Database:
+def create_database(
+    database_url: str, *, pool_size: int = 10, search_timeout_s: float = DEFAULT_SEARCH_TIMEOUT_S
+) -> Database:
     url = async_url(database_url)
     if url.get_backend_name() == "sqlite":
         path = _sqlite_file(url)
@@ -178,7 +189,10 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_recycle=600,
-            connect_args={"server_settings": SEARCH_SERVER_SETTINGS, "timeout": CONNECT_TIMEOUT_S},
+            connect_args={
+                "server_settings": {**SEARCH_SERVER_SETTINGS, "statement_timeout": str(timeout_ms(search_timeout_s))},
+                "timeout": CONNECT_TIMEOUT_S,
+            },
         )
         translate_failures(engine)
         translate_failures(search_engine)
@@ -200,4 +214,5 @@ def create_database(database_url: str, *, pool_size: int = 10) -> Database:
         sqlite_reader=sqlite_reader,
         sqlite_write_lock=write_lock,
         sqlite_writer=writer,
+        search_timeout_s=search_timeout_s,
     )

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import ARRAY, Text, any_, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from paragraphs.db.models import WordCount
@@ -101,8 +101,17 @@ async def all_paragraph_counts(session: AsyncSession) -> dict[str, int]:
     return dict((await session.execute(select(WordCount.word, WordCount.paragraphs))).all())
 
 
+# PostgreSQL: `= ANY(array)`, one SQL text for any number of words, prepared once per connection.
+_FREQUENCIES_BY_ANY = select(WordCount.word, WordCount.paragraphs).where(
+    WordCount.word == any_(bindparam("words", type_=ARRAY(Text)))
+)
+_FREQUENCIES_BY_IN = select(WordCount.word, WordCount.paragraphs).where(
+    WordCount.word.in_(bindparam("words", expanding=True))
+)
+
+
 async def paragraphs_containing(connection: AsyncConnection, words: Sequence[str]) -> dict[str, int]:
     """How many paragraphs contain each of `words` (absent: none), by primary-key reads."""
-    statement = select(WordCount.word, WordCount.paragraphs).where(WordCount.word.in_(list(words)))
-    found = {word: int(n) for word, n in await connection.execute(statement)}
+    statement = _FREQUENCIES_BY_ANY if connection.dialect.name == "postgresql" else _FREQUENCIES_BY_IN
+    found = {word: int(n) for word, n in await connection.execute(statement, {"words": list(words)})}
     return {word: found.get(word, 0) for word in words}

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paragraphs.db.engine import timeout_ms
 from paragraphs.errors import QueryTooExpensive
 
 QUERY_CANCELED = "57014"  # PostgreSQL's query_canceled: statement_timeout (or a cancel request)
@@ -41,13 +42,18 @@ def _ran_out(exc: DBAPIError) -> bool:
 
 
 @asynccontextmanager
-async def time_budget(connection: AsyncConnection, budget_s: float) -> AsyncIterator[None]:
+async def time_budget(
+    connection: AsyncConnection, budget_s: float, connection_timeout_s: float | None = None
+) -> AsyncIterator[None]:
     """Statements run on `connection` inside the block stop after `budget_s` (each, on PostgreSQL;
-    together, on SQLite), raising QueryTooExpensive."""
+    together, on SQLite), raising QueryTooExpensive. `connection_timeout_s`: the PostgreSQL
+    connection's own `statement_timeout` (Database.search_timeout_s); when it is the budget, no
+    `SET LOCAL` is sent."""
     try:
         if connection.dialect.name == "postgresql":
-            # An integer of milliseconds, never user input: safe to format into the statement.
-            await connection.execute(text(f"SET LOCAL statement_timeout = {max(1, round(budget_s * 1000))}"))
+            if connection_timeout_s is None or timeout_ms(connection_timeout_s) != timeout_ms(budget_s):
+                # An integer of milliseconds, never user input: safe to format into the statement.
+                await connection.execute(text(f"SET LOCAL statement_timeout = {timeout_ms(budget_s)}"))
             yield
         else:
             async with _progress_deadline(connection, budget_s):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pydantic_core
 import structlog
-from sqlalchemy import Row, select
+from sqlalchemy import ARRAY, BigInteger, Row, Select, any_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paragraphs import cache as cache_module
@@ -30,6 +30,16 @@ log = structlog.get_logger(__name__)
 
 paragraph_table = Paragraph.__table__
 PARAGRAPHS = select(paragraph_table)
+# The page's rows. PostgreSQL: `= ANY(array)`, one SQL text whatever the page's length, prepared once
+# per connection (`IN (...)` renders and prepares a new statement for each length it meets).
+ROWS_BY_ANY = PARAGRAPHS.where(paragraph_table.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+ROWS_BY_IN = PARAGRAPHS.where(paragraph_table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _rows_statement(dialect: str) -> Select[Any]:
+    return ROWS_BY_ANY if dialect == "postgresql" else ROWS_BY_IN
+
+
 VERSION = select(CorpusState.version).where(CorpusState.id == 1)
 
 DEFAULT_BUDGET_S = 5.0
@@ -158,14 +168,14 @@ async def _read(
         if key != tried and (cached := await cache.get(key)) is not None:
             return cached
         index = index_for(connection)
-        async with time_budget(connection, budget_s):
+        async with time_budget(connection, budget_s, db.search_timeout_s):
             query, total = await _count(connection, index, query)
             ids = (
                 await index.page(connection, query, request.limit, request.offset, total)
                 if request.offset < total
                 else []
             )
-            by_id = {row.id: row for row in await connection.execute(PARAGRAPHS.where(paragraph_table.c.id.in_(ids)))}
+            by_id = {row.id: row for row in await connection.execute(_rows_statement(db.dialect), {"ids": ids})}
     return key, query, total, [by_id[pid] for pid in ids if pid in by_id]
 
 

@@ -15,9 +15,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paragraphs.cache import MemoryCache
 from paragraphs.corpus import service as corpus_service
-from paragraphs.db.engine import Database
+from paragraphs.db.engine import Database, create_database
 from paragraphs.db.models import Source
+from paragraphs.errors import QueryTooExpensive
+from paragraphs.search import service as search_service
+from paragraphs.search.schemas import SearchRequest
 from paragraphs.settings import Settings
 from tests.apps import app_client
 from tests.e2e.server import serve
@@ -101,6 +105,23 @@ class TestPostgresBudget:
             response = await client.post("/search", json=EXPENSIVE)
             assert response.status_code == 200
             assert response.json()["total_count"] == 20
+
+    @pytest.mark.parametrize("connection_timeout_s", [0.3, 30.0])
+    async def test_the_budget_holds_whatever_the_connections_own_timeout(
+        self, db: Database, database_url: str, connection_timeout_s: float
+    ) -> None:
+        """Search connections start with the configured budget as their `statement_timeout`; a search
+        asking for another budget sets its own."""
+        await seed(db, 20)
+        own = create_database(database_url, pool_size=1, search_timeout_s=connection_timeout_s)
+        try:
+            request = SearchRequest.model_validate(EXPENSIVE)
+            async with search_index_locked(db):
+                with pytest.raises(QueryTooExpensive):
+                    await search_service.search_json(own, MemoryCache(), request, budget_s=0.3)
+                assert await waiting_searches(db) == 0
+        finally:
+            await own.dispose()
 
     async def test_a_search_whose_client_leaves_stops_in_the_server(
         self, db: Database, database_url: str, tmp_path: Path
