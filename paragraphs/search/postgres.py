@@ -45,10 +45,9 @@ ROWS_ESTIMATE_TTL_S = 60.0
 # Cost of testing one vector on the primary-key walk over fetching one match from the GIN bitmap,
 # measured at 100,000 paragraphs with lz4-compressed vectors (docs/search.md).
 WALK_COST_RATIO = 9.0
-# Work (GIN postings to read, or vectors to test weighed as bitmap fetches) from which the posting
-# bitmaps answer instead: a count and a newest-first page, measured at 100,000 paragraphs (docs/search.md).
-COUNT_POSTINGS_ABOVE = 20_000.0
-PAGE_POSTINGS_ABOVE = 20_000.0
+# One row of the posting bitmaps (a word's 4,096 ids, 512 bytes) costs about what 15 GIN postings read
+# or 15 bitmap fetches do: measured at 100,000 paragraphs (docs/search.md, "posting bitmaps").
+POSTING_ROW_COST = 15.0
 
 paragraph_search = table("paragraph_search", column("paragraph_id", BigInteger), column("vector", TSVECTOR))
 
@@ -129,20 +128,18 @@ def gin_postings(query: Query, frequencies: Mapping[str, int]) -> int:
 
 
 class PostgresIndex:
-    """`count_postings_above` and `page_postings_above` (0: always the posting bitmaps, math.inf: never)
-    choose between GIN and the bitmaps (postings.py); both answers are exact, only the cost differs."""
+    """`posting_row_cost` (0: always the posting bitmaps, math.inf: never) chooses between GIN and the
+    bitmaps (postings.py) for counts and newest-first pages; both are exact, only the cost differs."""
 
     def __init__(
         self,
         walk_cost_ratio: float = WALK_COST_RATIO,
         relevance_candidates: int = relevance.RELEVANCE_CANDIDATES,
-        count_postings_above: float = COUNT_POSTINGS_ABOVE,
-        page_postings_above: float = PAGE_POSTINGS_ABOVE,
+        posting_row_cost: float = POSTING_ROW_COST,
     ) -> None:
         self.walk_cost_ratio = walk_cost_ratio
         self.relevance_candidates = relevance_candidates
-        self.count_postings_above = count_postings_above
-        self.page_postings_above = page_postings_above
+        self.posting_row_cost = posting_row_cost
         self._rows_estimate = 0.0
         self._rows_checked_at = -math.inf
 
@@ -183,8 +180,8 @@ class PostgresIndex:
     ) -> int:
         """Run on `Database.search_engine`, whose connections never plan a sequential scan. With the
         words' `frequencies` (document frequencies), by the posting bitmaps when GIN would read more
-        postings than `count_postings_above`."""
-        if frequencies is not None and gin_postings(query, frequencies) >= self.count_postings_above:
+        postings than the bitmaps' rows cost."""
+        if frequencies is not None and gin_postings(query, frequencies) >= await self._postings_cost(connection, query):
             return await postings.count(connection, query)
         return int(await connection.scalar(_COUNT, {"q": tsquery_literal(query)}) or 0)
 
@@ -220,12 +217,12 @@ class PostgresIndex:
         - walk the primary key backwards: tests `wanted * rows / matches` vectors (~4.4 us each, a
           detoast and a match), `walk_cost_ratio` times a bitmap fetch;
         - the GIN bitmap: fetches all `matches` (~0.5 us each) and sorts them;
-        - the posting bitmaps, when the cheaper of those two is `page_postings_above` fetches or more:
-          a deep page of common words (postings.newest reads the words' blocks, not the matches).
+        - the posting bitmaps, when the cheaper of those two costs as much as their rows or more: a deep
+          page, or a page of common words (postings.newest reads the words' blocks, not the matches).
         """
         rows = max(await self._rows(connection), float(matches))
         walk = self.walk_cost_ratio * (limit + offset) * rows / max(matches, 1)
-        if min(walk, matches) >= self.page_postings_above:
+        if min(walk, matches) >= await self._postings_cost(connection, query):
             return await postings.newest(connection, query, limit, offset)
         if walk < matches:
             await connection.execute(_NO_BITMAP)
@@ -234,6 +231,12 @@ class PostgresIndex:
             statement = _NEWEST_BY_BITMAP
         params = {"q": tsquery_literal(query), "limit": limit, "offset": offset}
         return list((await connection.scalars(statement, params)).all())
+
+    async def _postings_cost(self, connection: AsyncConnection, query: Query) -> float:
+        """The bitmaps' rows for `query` (one per word and block of 4,096 ids: ids are dense but for
+        deleted paragraphs), weighed in GIN postings."""
+        blocks = await self._rows(connection) / postings.BLOCK_BITS + 1
+        return self.posting_row_cost * len(query.words) * blocks
 
     async def _rows(self, connection: AsyncConnection) -> float:
         """The planner's estimate of the table's rows, asked again at most once a minute."""

@@ -72,13 +72,13 @@ class TestSearchEqualsBruteForce:
         asyncio.run(scenario(postgres_db.engine.url.render_as_string(hide_password=False), operations, question))
 
     # The posting bitmaps (search/postings.py) for every count and page, then GIN for every one: the
-    # default thresholds are never reached by so small a corpus, so each path is forced in turn.
+    # default cost rule picks either on so small a corpus, so each path is forced in turn.
     @SETTINGS
     @given(operations=ops, question=st.lists(queries, min_size=1, max_size=4), first_id=st.sampled_from([1, 4090]))
     def test_postgres_by_posting_bitmaps(
         self, postgres_db: Database, operations: list[Op], question: list[tuple[list[str], str]], first_id: int
     ) -> None:
-        with test_postings.index_thresholds(count_above=0, page_above=0):
+        with test_postings.posting_row_cost(0):
             asyncio.run(
                 scenario(postgres_db.engine.url.render_as_string(hide_password=False), operations, question, first_id)
             )
@@ -88,5 +88,5 @@ class TestSearchEqualsBruteForce:
     def test_postgres_by_gin_only(
         self, postgres_db: Database, operations: list[Op], question: list[tuple[list[str], str]]
     ) -> None:
-        with test_postings.index_thresholds(count_above=math.inf, page_above=math.inf):
+        with test_postings.posting_row_cost(math.inf):
             asyncio.run(scenario(postgres_db.engine.url.render_as_string(hide_password=False), operations, question))

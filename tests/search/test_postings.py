@@ -20,8 +20,8 @@ from paragraphs.search import postgres, postings
 from paragraphs.search.index import Document, Query
 from paragraphs.search.postgres import PostgresIndex
 
-POSTINGS = PostgresIndex(count_postings_above=0, page_postings_above=0)
-GIN = PostgresIndex(count_postings_above=math.inf, page_postings_above=math.inf)
+POSTINGS = PostgresIndex(posting_row_cost=0)
+GIN = PostgresIndex(posting_row_cost=math.inf)
 
 STORED = "SELECT word, block, CAST(bits AS text) FROM word_posting WHERE bit_count(bits) > 0 ORDER BY 1, 2"
 REBUILT = f"SELECT word, block, CAST(bits AS text) FROM ({postings.FROM_INDEX}) AS r ORDER BY 1, 2"  # noqa: S608
@@ -39,15 +39,15 @@ async def rebuilt_postings(db: Database) -> list[tuple[Any, ...]]:
 
 
 @contextmanager
-def index_thresholds(count_above: float, page_above: float) -> Iterator[None]:
-    """The global PostgreSQL index (what the search service uses) with other thresholds, restored after."""
+def posting_row_cost(cost: float) -> Iterator[None]:
+    """The global PostgreSQL index (what the search service uses) with another cost rule, restored after:
+    0 uses the posting bitmaps for every count and page, math.inf never."""
     index = postgres.INDEX
-    saved = index.count_postings_above, index.page_postings_above
-    index.count_postings_above, index.page_postings_above = count_above, page_above
+    saved, index.posting_row_cost = index.posting_row_cost, cost
     try:
         yield
     finally:
-        index.count_postings_above, index.page_postings_above = saved
+        index.posting_row_cost = saved
 
 
 async def next_id_is(db: Database, paragraph_id: int) -> None:
