@@ -56,8 +56,8 @@ async def empty_tables(db: Database) -> None:
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     async with db.write() as session:
         if db.dialect == "postgresql":
-            # CASCADE empties paragraph_search too.
-            await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # CASCADE empties paragraph_search too; word_posting (PostgreSQL only) refers to no table.
+            await session.execute(text(f"TRUNCATE {', '.join(tables)}, word_posting RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 await session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our own table names

@@ -10,7 +10,8 @@ stores, row for row: the same ids in the same order, contents, sources, word cou
 - `store`: in the caller's transaction, in the order every writer takes its locks (new paragraph
   rows, their index entries, word counts in word order, the corpus version last):
   PostgreSQL: ids from the sequence, then two COPYs (rows; binary tsvectors) on the transaction's
-  own asyncpg connection, then one word-count upsert; SQLite: ids from `sqlite_sequence` (the
+  own asyncpg connection, one upsert of the posting bitmaps (the batch's bits OR-ed per (word,
+  block) in Python, search/postings.py), then one word-count upsert; SQLite: ids from `sqlite_sequence` (the
   transaction holds the write lock), then executemany in C for rows, FTS5 entries and counts.
 """
 
@@ -28,6 +29,7 @@ from paragraphs.db.engine import Dialect
 from paragraphs.db.models import Paragraph, Source, utcnow
 from paragraphs.dictionary import counts
 from paragraphs.search import bulk as search_bulk
+from paragraphs.search import postings
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class PreparedBatch:
     contents: list[str]
     word_counts: list[int]
     vectors: list[bytes]  # PostgreSQL's index entries (binary tsvectors), else empty
+    postings: dict[str, int]  # PostgreSQL: per word, bit k set iff the batch's paragraph k holds it
     fts_texts: list[str]  # SQLite's (the words joined by spaces), else empty
     change: counts.Change
 
@@ -51,6 +54,7 @@ class BatchBuilder:
         self._contents: list[str] = []
         self._word_counts: list[int] = []
         self._vectors: list[bytes] = []
+        self._postings: dict[str, int] = {}
         self._fts_texts: list[str] = []
         # The batch's count change, aggregated as `counts.delta(added=...)` does (additions only).
         self._occurrences: Counter[str] = Counter()
@@ -66,14 +70,21 @@ class BatchBuilder:
             self._vectors.append(search_bulk.tsvector_binary(words))
         else:
             self._fts_texts.append(search_bulk.fts_text(words))
+        distinct = set(words)
         self._occurrences.update(words)
-        self._paragraphs.update(set(words))
+        self._paragraphs.update(distinct)
+        if self._dialect == "postgresql":
+            # The posting bits by position in the batch: ids are known only when the batch is stored.
+            bit, postings = 1 << (len(self._contents) - 1), self._postings
+            for word in distinct:
+                postings[word] = postings.get(word, 0) | bit
 
     def build(self) -> PreparedBatch:
         return PreparedBatch(
             contents=self._contents,
             word_counts=self._word_counts,
             vectors=self._vectors,
+            postings=self._postings,
             fts_texts=self._fts_texts,
             change=counts.Change(occurrences=self._occurrences, paragraphs=self._paragraphs),
         )
@@ -131,6 +142,7 @@ async def _store_postgres(connection: AsyncConnection, batch: PreparedBatch, sou
     rows = zip(ids, batch.contents, [source.value] * len(batch), batch.word_counts, [now] * len(batch), strict=True)
     await driver.copy_records_to_table("paragraph", records=list(rows), columns=_COLUMNS)
     await search_bulk.copy_vectors(driver, ids, batch.vectors)
+    await postings.write(connection, postings.batch_masks(ids, batch.postings), "|")
     return ids
 
 

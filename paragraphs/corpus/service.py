@@ -138,12 +138,10 @@ async def list_paragraphs(session: AsyncSession, limit: int, cursor: str | None)
 async def update_paragraph(session: AsyncSession, paragraph: Paragraph, content: str) -> Paragraph:
     """`paragraph` must come from `lock_paragraph` in this transaction (its old words are subtracted)."""
     old_words, new_words = text.words(paragraph.content), _words(content)
-    index = index_for(session)
-    await index.remove(session, [Document(paragraph.id, old_words)])
     paragraph.word_count = len(new_words)
     paragraph.content = content
     await session.flush()
-    await index.add(session, [Document(paragraph.id, new_words)])
+    await index_for(session).replace(session, Document(paragraph.id, old_words), Document(paragraph.id, new_words))
     await word_counts.apply(session, word_counts.delta(added=[new_words], removed=[old_words]))
     await bump_version(session)
     return paragraph

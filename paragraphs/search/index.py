@@ -48,8 +48,16 @@ class SearchIndex(Protocol):
         """`documents` must carry the words the paragraphs were indexed with."""
         ...
 
+    async def replace(self, session: AsyncSession, old: Document, new: Document) -> None:
+        """A paragraph's words changed: `old` must carry the words it was indexed with."""
+        ...
+
     # Reads take a Core connection: the search path is hot, and an ORM session costs ~1 ms a statement here.
-    async def count(self, connection: AsyncConnection, query: Query) -> int: ...
+    async def count(
+        self, connection: AsyncConnection, query: Query, frequencies: Mapping[str, int] | None = None
+    ) -> int:
+        """`frequencies`: the words' document frequencies if known (an index may use them to plan)."""
+        ...
 
     async def page(self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int) -> list[int]:
         """Matching paragraph ids in the query's order; `matches` is what `count` said."""

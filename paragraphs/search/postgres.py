@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import (
     ARRAY,
@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from paragraphs.search import relevance
+from paragraphs.search import postings, relevance
 from paragraphs.search.index import Document, Query
 
 # tsvector limits: positions go up to 16383, and at most 256 are kept per lexeme.
@@ -45,6 +45,9 @@ ROWS_ESTIMATE_TTL_S = 60.0
 # Cost of testing one vector on the primary-key walk over fetching one match from the GIN bitmap,
 # measured at 100,000 paragraphs with lz4-compressed vectors (docs/search.md).
 WALK_COST_RATIO = 9.0
+# One row of the posting bitmaps (a word's 4,096 ids, 512 bytes) costs about what 15 GIN postings read
+# or 15 bitmap fetches do: measured at 100,000 paragraphs (docs/search.md, "posting bitmaps").
+POSTING_ROW_COST = 15.0
 
 paragraph_search = table("paragraph_search", column("paragraph_id", BigInteger), column("vector", TSVECTOR))
 
@@ -117,18 +120,52 @@ def _match(query: Query) -> ColumnElement[bool]:
     return paragraph_search.c.vector.bool_op("@@")(_tsquery(query))
 
 
+def gin_postings(query: Query, frequencies: Mapping[str, int]) -> int:
+    """About how many GIN postings counting `query` reads: every word's list for an OR; for an AND
+    the rarest word's, once per word (GIN advances the other lists to its ids)."""
+    found = [frequencies.get(word, 0) for word in query.words]
+    return sum(found) if query.operator == "or" else min(found, default=0) * len(found)
+
+
 class PostgresIndex:
+    """`posting_row_cost` (0: always the posting bitmaps, math.inf: never) chooses between GIN and the
+    bitmaps (postings.py) for counts and newest-first pages; both are exact, only the cost differs."""
+
     def __init__(
-        self, walk_cost_ratio: float = WALK_COST_RATIO, relevance_candidates: int = relevance.RELEVANCE_CANDIDATES
+        self,
+        walk_cost_ratio: float = WALK_COST_RATIO,
+        relevance_candidates: int = relevance.RELEVANCE_CANDIDATES,
+        posting_row_cost: float = POSTING_ROW_COST,
     ) -> None:
         self.walk_cost_ratio = walk_cost_ratio
         self.relevance_candidates = relevance_candidates
+        self.posting_row_cost = posting_row_cost
         self._rows_estimate = 0.0
         self._rows_checked_at = -math.inf
 
     async def add(self, session: AsyncSession, documents: Sequence[Document]) -> None:
         if not documents:
             return
+        await self._store_vectors(session, documents)
+        await postings.write(await session.connection(), postings.masks_of(documents), "|")
+
+    async def remove(self, session: AsyncSession, documents: Sequence[Document]) -> None:
+        if not documents:
+            return
+        ids = [doc.paragraph_id for doc in documents]
+        await session.execute(delete(paragraph_search).where(paragraph_search.c.paragraph_id.in_(ids)))
+        await postings.write(await session.connection(), postings.masks_of(documents), "& ~")
+
+    async def replace(self, session: AsyncSession, old: Document, new: Document) -> None:
+        """One paragraph's words changed: its vector replaced, and only the bits of the words that
+        came or went flipped, in one pass in (word, block) order (a remove pass, then an add pass,
+        would lock rows out of order: two writers could deadlock)."""
+        await self._store_vectors(session, [new])
+        before, after = postings.masks_of([old]), postings.masks_of([new])
+        flips = {key: before.get(key, 0) ^ after.get(key, 0) for key in before.keys() ^ after.keys()}
+        await postings.write(await session.connection(), flips, "#")
+
+    async def _store_vectors(self, session: AsyncSession, documents: Sequence[Document]) -> None:
         statement = insert(paragraph_search).values(
             paragraph_id=bindparam("pid"), vector=cast(bindparam("vector"), TSVECTOR)
         )
@@ -138,12 +175,14 @@ class PostgresIndex:
         rows = [{"pid": doc.paragraph_id, "vector": tsvector_literal(doc.words)} for doc in documents]
         await session.execute(statement, rows)
 
-    async def remove(self, session: AsyncSession, documents: Sequence[Document]) -> None:
-        ids = [doc.paragraph_id for doc in documents]
-        await session.execute(delete(paragraph_search).where(paragraph_search.c.paragraph_id.in_(ids)))
-
-    async def count(self, connection: AsyncConnection, query: Query) -> int:
-        """Run on `Database.search_engine`, whose connections never plan a sequential scan."""
+    async def count(
+        self, connection: AsyncConnection, query: Query, frequencies: Mapping[str, int] | None = None
+    ) -> int:
+        """Run on `Database.search_engine`, whose connections never plan a sequential scan. With the
+        words' `frequencies` (document frequencies), by the posting bitmaps when GIN would read more
+        postings than the bitmaps' rows cost."""
+        if frequencies is not None and gin_postings(query, frequencies) >= await self._postings_cost(connection, query):
+            return await postings.count(connection, query)
         return int(await connection.scalar(_COUNT, {"q": tsquery_literal(query)}) or 0)
 
     async def page(self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int) -> list[int]:
@@ -172,7 +211,20 @@ class PostgresIndex:
     async def newest(
         self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int
     ) -> list[int]:
-        if await self._walk_primary_key(connection, limit + offset, matches):
+        """Newest first by the cheapest of three plans. We know `matches` exactly (the count ran first),
+        so we choose, instead of the planner, whose estimates for rare words are off by 100x and which
+        chose a 470 ms walk for a word in 125 of 100,000 paragraphs:
+        - walk the primary key backwards: tests `wanted * rows / matches` vectors (~4.4 us each, a
+          detoast and a match), `walk_cost_ratio` times a bitmap fetch;
+        - the GIN bitmap: fetches all `matches` (~0.5 us each) and sorts them;
+        - the posting bitmaps, when the cheaper of those two costs as much as their rows or more: a deep
+          page, or a page of common words (postings.newest reads the words' blocks, not the matches).
+        """
+        rows = max(await self._rows(connection), float(matches))
+        walk = self.walk_cost_ratio * (limit + offset) * rows / max(matches, 1)
+        if min(walk, matches) >= await self._postings_cost(connection, query):
+            return await postings.newest(connection, query, limit, offset)
+        if walk < matches:
             await connection.execute(_NO_BITMAP)
             statement = _NEWEST_BY_KEY
         else:
@@ -180,16 +232,11 @@ class PostgresIndex:
         params = {"q": tsquery_literal(query), "limit": limit, "offset": offset}
         return list((await connection.scalars(statement, params)).all())
 
-    async def _walk_primary_key(self, connection: AsyncConnection, wanted: int, matches: int) -> bool:
-        """Newest first by walking the primary key backwards, or by the GIN bitmap and a sort?
-
-        The walk tests `wanted * rows / matches` vectors (~4.4 us each, a detoast and a match); the
-        bitmap fetches all `matches` (~0.5 us each) and sorts them. We know `matches` exactly (the
-        count ran first), so we choose, instead of the planner, whose estimates for rare words are
-        off by 100x and which chose a 470 ms walk for a word in 125 of 100,000 paragraphs.
-        """
-        rows = max(await self._rows(connection), float(matches))
-        return matches * matches > self.walk_cost_ratio * wanted * rows
+    async def _postings_cost(self, connection: AsyncConnection, query: Query) -> float:
+        """The bitmaps' rows for `query` (one per word and block of 4,096 ids: ids are dense but for
+        deleted paragraphs), weighed in GIN postings."""
+        blocks = await self._rows(connection) / postings.BLOCK_BITS + 1
+        return self.posting_row_cost * len(query.words) * blocks
 
     async def _rows(self, connection: AsyncConnection) -> float:
         """The planner's estimate of the table's rows, asked again at most once a minute."""

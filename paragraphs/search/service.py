@@ -184,7 +184,7 @@ async def _count(connection: AsyncConnection, index: SearchIndex, query: Query) 
     where they tell it (index.counted_from_frequencies), else counted in the full-text index."""
     frequencies = await word_counts.paragraphs_containing(connection, query.words)
     query, total = counted_from_frequencies(query, frequencies)
-    return query, (await index.count(connection, query) if total is None else total)
+    return query, (await index.count(connection, query, frequencies) if total is None else total)
 
 
 def _hit(paragraph: Row[Any] | sqlite_read.ParagraphRow, words: set[str], with_highlights: bool) -> dict[str, Any]:

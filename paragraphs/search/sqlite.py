@@ -10,7 +10,7 @@ query word is always a plain string, never FTS5 syntax (NEAR, *, ^, column filte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -61,7 +61,13 @@ class SqliteIndex:
         if documents:
             await session.execute(_DELETE, _rows(documents))
 
-    async def count(self, connection: AsyncConnection, query: Query) -> int:
+    async def replace(self, session: AsyncSession, old: Document, new: Document) -> None:
+        await self.remove(session, [old])
+        await self.add(session, [new])
+
+    async def count(
+        self, connection: AsyncConnection, query: Query, frequencies: Mapping[str, int] | None = None
+    ) -> int:
         return int(await connection.scalar(_COUNT, {"match": match_expression(query)}) or 0)
 
     async def page(self, connection: AsyncConnection, query: Query, limit: int, offset: int, matches: int) -> list[int]:

@@ -21,6 +21,7 @@ from paragraphs.search import bulk as search_bulk
 from paragraphs.search.postgres import tsvector_literal
 from tests import databases
 from tests.dictionary.test_counts import paragraphs_per_word, recount, stored_counts, stored_paragraph_counts
+from tests.search import test_postings
 
 # Texts that exercise the tokenizer's and the index's edge cases: non-ASCII words (sorted by bytes in a
 # binary tsvector), decomposed accents, curly apostrophes and possessives, a word past position 16,383
@@ -85,6 +86,7 @@ async def snapshot(db: Database) -> dict[str, Any]:
         "index": await index_entries(db),
         "counts": await stored_counts(db),
         "paragraph_counts": await stored_paragraph_counts(db),
+        "postings": await test_postings.stored_postings(db) if db.dialect == "postgresql" else None,
         "version": version,
     }
 
@@ -113,6 +115,19 @@ class TestBulkStoreEqualsTheOrmPath:
             return await snapshot(db)
 
         assert await history(store_in_bulk) == await history(store_by_orm)
+
+    @pytest.mark.parametrize("engine_name", ["postgres"], indirect=True)
+    async def test_posting_bitmaps_across_blocks_are_the_orm_paths(self, db: Database) -> None:
+        """A batch whose ids straddle two blocks: the same bitmaps, equal to a rebuild from the index."""
+        values = contents()
+        await test_postings.next_id_is(db, 4080)
+        await store_by_orm(db, values)
+        expected = await test_postings.stored_postings(db)
+        assert {block for _, block, _ in expected} == {0, 1}
+        await databases.empty_tables(db)
+        await test_postings.next_id_is(db, 4080)
+        await store_in_bulk(db, values)
+        assert await test_postings.stored_postings(db) == expected == await test_postings.rebuilt_postings(db)
 
     async def test_search_finds_the_bulk_stored_paragraphs(self, db: Database) -> None:
         values = contents()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import Connection
+from sqlalchemy import text as sql_text
 
 from paragraphs import text
 from paragraphs.corpus import service as corpus_service
@@ -17,6 +18,7 @@ from paragraphs.db.engine import Database, create_database
 from paragraphs.db.models import Source
 from paragraphs.dictionary import counts
 from tests import databases
+from tests.search import test_postings
 from tests.services import POSTGRES_URL, missing, reachable
 
 CONTENTS = [
@@ -66,3 +68,32 @@ class TestWordParagraphs:
         expected = Counter(word for content in CONTENTS for word in set(text.words(content)))
         assert stored == dict(expected)
         assert stored["cat"] == 2  # twice in one paragraph, once in another
+
+
+class TestWordPosting:
+    async def test_backfill_equals_the_bitmaps_the_writes_kept(self, fresh_db: Database) -> None:
+        """PostgreSQL: the migration's bitmaps from the index are the ones add/replace/remove maintained
+        (ids on both sides of a block boundary); SQLite: no table."""
+        if fresh_db.dialect == "postgresql":
+            await test_postings.next_id_is(fresh_db, 4094)
+        async with fresh_db.write() as session:
+            for content in CONTENTS:
+                await corpus_service.create_paragraph(session, content, Source.USER)
+            await corpus_service.update_paragraph(
+                session,
+                await corpus_service.lock_paragraph(session, 4095 if fresh_db.dialect == "postgresql" else 2),
+                "a new dog",
+            )
+        if fresh_db.dialect == "sqlite":
+            async with fresh_db.read() as session:
+                assert (
+                    await session.scalar(sql_text("SELECT count(*) FROM sqlite_master WHERE name = 'word_posting'"))
+                    == 0
+                )
+            return
+        maintained = await test_postings.stored_postings(fresh_db)
+        assert {block for _, block, _ in maintained} == {0, 1}
+        async with fresh_db.write_engine.begin() as connection:
+            await connection.run_sync(_downgrade_to("0005_word_paragraphs"))
+        await migrate.upgrade(fresh_db.write_engine)
+        assert await test_postings.stored_postings(fresh_db) == maintained

@@ -7,6 +7,7 @@ migrated database, so examples are independent of pytest's loop.
 from __future__ import annotations
 
 import asyncio
+import math
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from paragraphs.search import service as search_service
 from paragraphs.search.schemas import SearchRequest
 from tests import databases
 from tests.corpus_ops import Op, apply, ops, queries
+from tests.search import test_postings
 
 
 def brute_force(live: dict[int, str], words: list[str], operator: str) -> list[int]:
@@ -28,11 +30,19 @@ def brute_force(live: dict[int, str], words: list[str], operator: str) -> list[i
     )
 
 
-async def scenario(url: str, operations: list[Op], question: list[tuple[list[str], str]]) -> None:
+async def scenario(
+    url: str, operations: list[Op], question: list[tuple[list[str], str]], first_id: int | None = None
+) -> None:
+    """With `first_id` (PostgreSQL), ids start there: near 4096, the corpus straddles two posting blocks,
+    and after the writes the posting bitmaps must equal a rebuild from the index."""
     db = create_database(url, pool_size=2)
     try:
         await databases.empty_tables(db)
+        if first_id is not None:
+            await test_postings.next_id_is(db, first_id)
         live = await apply(db, operations)
+        if first_id is not None:
+            assert await test_postings.stored_postings(db) == await test_postings.rebuilt_postings(db)
         cache = MemoryCache()
         for words, operator in question:
             expected = brute_force(live, words, operator)
@@ -60,3 +70,23 @@ class TestSearchEqualsBruteForce:
     @given(operations=ops, question=st.lists(queries, min_size=1, max_size=4))
     def test_postgres(self, postgres_db: Database, operations: list[Op], question: list[tuple[list[str], str]]) -> None:
         asyncio.run(scenario(postgres_db.engine.url.render_as_string(hide_password=False), operations, question))
+
+    # The posting bitmaps (search/postings.py) for every count and page, then GIN for every one: the
+    # default cost rule picks either on so small a corpus, so each path is forced in turn.
+    @SETTINGS
+    @given(operations=ops, question=st.lists(queries, min_size=1, max_size=4), first_id=st.sampled_from([1, 4090]))
+    def test_postgres_by_posting_bitmaps(
+        self, postgres_db: Database, operations: list[Op], question: list[tuple[list[str], str]], first_id: int
+    ) -> None:
+        with test_postings.posting_row_cost(0):
+            asyncio.run(
+                scenario(postgres_db.engine.url.render_as_string(hide_password=False), operations, question, first_id)
+            )
+
+    @SETTINGS
+    @given(operations=ops, question=st.lists(queries, min_size=1, max_size=4))
+    def test_postgres_by_gin_only(
+        self, postgres_db: Database, operations: list[Op], question: list[tuple[list[str], str]]
+    ) -> None:
+        with test_postings.posting_row_cost(math.inf):
+            asyncio.run(scenario(postgres_db.engine.url.render_as_string(hide_password=False), operations, question))

@@ -13,8 +13,8 @@ from paragraphs.db.models import Source
 from paragraphs.search.index import Query
 from paragraphs.search.postgres import PostgresIndex, tsquery_literal, tsvector_literal
 
-ALWAYS_WALK = PostgresIndex(walk_cost_ratio=0.0)
-NEVER_WALK = PostgresIndex(walk_cost_ratio=math.inf)
+ALWAYS_WALK = PostgresIndex(walk_cost_ratio=0.0, posting_row_cost=math.inf)
+NEVER_WALK = PostgresIndex(walk_cost_ratio=math.inf, posting_row_cost=math.inf)
 
 
 @pytest.mark.parametrize("engine_name", ["postgres"], indirect=True)
