@@ -110,6 +110,8 @@ async def raw_postgres(db: Database, case: Case, repeats: int) -> Timing:
 
     async def run() -> None:
         async with db.search_engine.connect() as connection:
+            # The search connections' statement_timeout is the service's budget; the raw index has none.
+            await connection.execute(text("SET LOCAL statement_timeout = 0"))
             await connection.scalar(text(_PG_COUNT), params)
             ids = list((await connection.scalars(text(_PG_PAGE), params)).all())
             if ids:
