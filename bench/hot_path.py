@@ -100,7 +100,8 @@ async def main(args: argparse.Namespace) -> None:
         f"Machine: {machine()}; wrk, the servers and the database share it, and so did other engineers' runs.  ",
         f"wrk -t2 -c{args.connections} -d{args.seconds}s per run, {args.rounds} rounds taking the servers in turn; "
         f"{args.workers} workers, uvloop + httptools everywhere; "
-        + ("PostgreSQL + Redis." if redis_url else "SQLite, in-process cache."),
+        + ("PostgreSQL" if args.engine == "postgresql" else "SQLite")
+        + (" + Redis." if redis_url else ", in-process cache."),
         "",
         "| server | endpoint | requests/s (median) | rounds | share of bare |",
         "|---|---|---|---|---|",
