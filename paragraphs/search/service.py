@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from paragraphs import cache as cache_module
 from paragraphs.cache import Cache
 from paragraphs.corpus.version import CorpusVersion
-from paragraphs.db.engine import Database
+from paragraphs.db.engine import DEFAULT_SEARCH_TIMEOUT_S, Database
 from paragraphs.db.models import CorpusState, Paragraph
 from paragraphs.dictionary import counts as word_counts
 from paragraphs.search import sqlite_read
@@ -42,7 +42,7 @@ def _rows_statement(dialect: str) -> Select[Any]:
 
 VERSION = select(CorpusState.version).where(CorpusState.id == 1)
 
-DEFAULT_BUDGET_S = 5.0
+DEFAULT_BUDGET_S = DEFAULT_SEARCH_TIMEOUT_S
 
 # Entries never go stale (a write changes the version, hence the key); the TTL only frees memory.
 RESULT_TTL_S = 600.0
@@ -88,11 +88,12 @@ async def search_json(
     knows (corpus/version.py) is tried first, so a hit needs no database round trip at all.
     QueryTooExpensive after `budget_s`.
     """
-    query = _query(request)
+    prepared = prepare(request)
+    query = prepared.query
     tried = None
     if corpus is not None:
-        tried, cached = await _known_version_hit(cache, corpus, request, query)
-        if cached is not None:
+        tried = cache_module.key("search", await corpus.current(), prepared.digest)
+        if (cached := await cache.get(tried)) is not None:
             return _cache_hit(cached, query)
     rows: Sequence[Row[Any] | sqlite_read.ParagraphRow]
     if db.sqlite_reader is not None:
@@ -138,13 +139,6 @@ async def cached_answer(cache: Cache, corpus: CorpusVersion, prepared: PreparedS
 
 def _query(request: SearchRequest) -> Query:
     return Query(words=request.normalised_words(), operator=request.operator, order=request.order)
-
-
-async def _known_version_hit(
-    cache: Cache, corpus: CorpusVersion, request: SearchRequest, query: Query
-) -> tuple[str, bytes | None]:
-    key = cache_key(await corpus.current(), request, query.words)
-    return key, await cache.get(key)
 
 
 def _cache_hit(cached: bytes, query: Query) -> tuple[bytes, bool]:
