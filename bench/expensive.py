@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bench.common import NullCache, timed
 from paragraphs.db.engine import Database, create_database
-from paragraphs.db.models import Paragraph, WordCount
+from paragraphs.db.models import Paragraph
 from paragraphs.dictionary import counts
 from paragraphs.logs import configure_logging
 from paragraphs.search import service as search_service
@@ -29,7 +29,7 @@ async def cases(db: Database) -> dict[str, SearchRequest]:
     async with db.read() as session:
         common = [word for word, _ in await counts.top_words(session, 50)]
         paragraphs = int(await session.scalar(select(func.count()).select_from(Paragraph)) or 0)
-        distinct = int(await session.scalar(select(func.count()).select_from(WordCount)) or 0)
+        _, distinct = await counts.distinct_words(session)
     print(f"{paragraphs} paragraphs, {distinct} distinct words; the 50 most common: {' '.join(common[:8])} ...")
     deep = max(0, min(98_000, paragraphs - 2_000))
     return {

@@ -227,10 +227,11 @@ LOCAL_TTL_S = 60.0
 
 
 def is_versioned(key: str) -> bool:
-    """`paragraphs:<feature>:<corpus version>:...`: the value under such a key never changes (a
-    write makes a new version, hence a new key), so any process may keep a copy."""
+    """`paragraphs:<feature>:<corpus version>:...`, or `<version>.<version>...` (a search's words'
+    versions): the value under such a key never changes (a write makes a new version, hence a new
+    key), so any process may keep a copy."""
     parts = key.split(":", 3)
-    return len(parts) > 2 and parts[2].isdigit()
+    return len(parts) > 2 and all(version.isdigit() for version in parts[2].split("."))
 
 
 class LayeredCache:

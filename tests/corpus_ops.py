@@ -39,8 +39,9 @@ ops = st.lists(
 queries = st.tuples(st.lists(st.sampled_from(QUERY_WORDS), min_size=1, max_size=3), st.sampled_from(["and", "or"]))
 
 
-async def apply(db: Database, operations: list[Op]) -> dict[int, str]:
-    live: dict[int, str] = {}
+async def apply(db: Database, operations: list[Op], live: dict[int, str] | None = None) -> dict[int, str]:
+    """Run `operations` one transaction each; returns the live paragraphs (`live`, updated, if given)."""
+    live = {} if live is None else live
     for op in operations:
         async with db.write() as session:
             if op.kind == "create" or not live:

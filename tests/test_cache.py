@@ -136,6 +136,8 @@ class TestLayeredCache:
     def test_versioned_keys(self) -> None:
         assert is_versioned("paragraphs:search:12:deadbeef")
         assert is_versioned("paragraphs:dictionary:0:10")
+        assert is_versioned("paragraphs:search-words:3.0.12:deadbeef")
+        assert not is_versioned("paragraphs:definition:3.x:deadbeef")
         assert not is_versioned("paragraphs:definition:word:river")
         assert not is_versioned("paragraphs:definition:lock:word")
 

@@ -100,13 +100,15 @@ class WordCount(Base):
 
     __tablename__ = "word_count"
     # No CHECK (count >= 0): a subtraction travels as an upsert row with a negative count, which a
-    # CHECK would reject before the conflict turns it into an update. Rows reaching 0 are deleted.
+    # CHECK would reject before the conflict turns it into an update. Rows reaching 0 stay (`changes`).
     __table_args__ = (Index("ix_word_count_top", text("count DESC"), "word"),)
 
     word: Mapped[str] = mapped_column(Text, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
     # Paragraphs containing the word (document frequency): a one-word search's total_count.
     paragraphs: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # Writes that touched a paragraph holding the word: the search cache's per-word version.
+    changes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class Definition(Base):

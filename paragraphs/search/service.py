@@ -52,6 +52,13 @@ def cache_key(version: int, request: SearchRequest, words: tuple[str, ...]) -> s
     return cache_module.key("search", version, request_digest(request, words))
 
 
+def words_key(changes: tuple[int, ...], digest: str) -> str:
+    """The answer's key by its words' versions (`word_count.changes`, counts.py): a search's answer
+    depends only on the paragraphs holding one of its words, and every write that touches such a
+    paragraph moves that word's version, so the key outlives writes that touch none of them."""
+    return cache_module.key("search-words", ".".join(map(str, changes)), digest)
+
+
 def request_digest(request: SearchRequest, words: tuple[str, ...]) -> str:
     """What identifies a search's answer at one corpus version: its normal form, hashed."""
     normal = {
@@ -97,23 +104,38 @@ async def search_json(
             return _cache_hit(cached, query)
     rows: Sequence[Row[Any] | sqlite_read.ParagraphRow]
     if db.sqlite_reader is not None:
+        version, states = await sqlite_read.read_versions(db.sqlite_reader, query.words, budget_s)
+        if (cached := await _words_hit(cache, cache_key(version, request, query.words), states, prepared)) is not None:
+            return _cache_hit(cached, query)
         found = await sqlite_read.search(db.sqlite_reader, query, request.limit, request.offset, budget_s)
-        key = cache_key(found.version, request, query.words)
+        keys = (cache_key(found.version, request, query.words), words_key(found.changes, prepared.digest))
         query, total, rows = found.query, found.total, found.rows
     else:
-        read = await _read(db, cache, request, query, tried, budget_s)
+        read = await _read(db, cache, request, prepared, tried, budget_s)
         if isinstance(read, bytes):
             return _cache_hit(read, query)
-        key, query, total, rows = read
+        keys, query, total, rows = read
     cache_module.record("search", False)
     words = set(query.words)
     # SearchResponse's JSON, `highlights` left out unless asked for (pydantic's own serialiser).
     body = pydantic_core.to_json(
         {"paragraphs": [_hit(row, words, request.highlight) for row in rows], "total_count": total}
     )
-    await cache.set(key, body, RESULT_TTL_S)
+    for key in keys:
+        await cache.set(key, body, RESULT_TTL_S)
     log.info("search", cache="MISS", words=query.words, operator=query.operator, total=total)
     return body, False
+
+
+async def _words_hit(
+    cache: Cache, version_key: str, states: word_counts.WordStates, prepared: PreparedSearch
+) -> bytes | None:
+    """The answer stored under the words' versions, if any; kept under `version_key` (the corpus
+    version of the same snapshot) too, so the next asker finds it without a database read."""
+    cached = await cache.get(words_key(states.changes, prepared.digest))
+    if cached is not None:
+        await cache.set(version_key, cached, RESULT_TTL_S)
+    return cached
 
 
 @dataclass(frozen=True)
@@ -148,35 +170,41 @@ def _cache_hit(cached: bytes, query: Query) -> tuple[bytes, bool]:
 
 
 async def _read(
-    db: Database, cache: Cache, request: SearchRequest, query: Query, tried: str | None, budget_s: float
-) -> bytes | tuple[str, Query, int, list[Row[Any]]]:
+    db: Database, cache: Cache, request: SearchRequest, prepared: PreparedSearch, tried: str | None, budget_s: float
+) -> bytes | tuple[tuple[str, str], Query, int, list[Row[Any]]]:
     """Through SQLAlchemy (PostgreSQL, in-memory SQLite): the cached answer under the version read in
-    the query's snapshot if there is one, else the cache key, the query as searched, the count and
-    the page's rows."""
+    the query's snapshot, or under its words' versions, if there is one; else the cache keys, the
+    query as searched, the count and the page's rows."""
+    query = prepared.query
     async with db.search_engine.connect() as connection:
-        # One snapshot for the version, the count and the page (SQLite read transactions are snapshots).
+        # One snapshot for the versions, the count and the page (SQLite read transactions are snapshots).
         if db.dialect == "postgresql":
             connection = await connection.execution_options(isolation_level="REPEATABLE READ")
         version = int(await connection.scalar(VERSION) or 0)
         key = cache_key(version, request, query.words)
         if key != tried and (cached := await cache.get(key)) is not None:
             return cached
+        states = await word_counts.word_states(connection, query.words)
+        if (cached := await _words_hit(cache, key, states, prepared)) is not None:
+            return cached
         index = index_for(connection)
         async with time_budget(connection, budget_s, db.search_timeout_s):
-            query, total = await _count(connection, index, query)
+            query, total = await _count(connection, index, query, states.paragraphs)
             ids = (
                 await index.page(connection, query, request.limit, request.offset, total)
                 if request.offset < total
                 else []
             )
             by_id = {row.id: row for row in await connection.execute(_rows_statement(db.dialect), {"ids": ids})}
-    return key, query, total, [by_id[pid] for pid in ids if pid in by_id]
+    keys = (key, words_key(states.changes, prepared.digest))
+    return keys, query, total, [by_id[pid] for pid in ids if pid in by_id]
 
 
-async def _count(connection: AsyncConnection, index: SearchIndex, query: Query) -> tuple[Query, int]:
+async def _count(
+    connection: AsyncConnection, index: SearchIndex, query: Query, frequencies: dict[str, int]
+) -> tuple[Query, int]:
     """The exact number of matches, and the query the index needs for the page: from the word counts
-    where they tell it (index.counted_from_frequencies), else counted in the full-text index."""
-    frequencies = await word_counts.paragraphs_containing(connection, query.words)
+    (`frequencies`) where they tell it (index.counted_from_frequencies), else counted in the full-text index."""
     query, total = counted_from_frequencies(query, frequencies)
     return query, (await index.count(connection, query, frequencies) if total is None else total)
 

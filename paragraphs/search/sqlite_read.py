@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from paragraphs.db.sqlite_reader import SqliteReader
+from paragraphs.dictionary.counts import WordStates, states_of
 from paragraphs.search import relevance
 from paragraphs.search import sqlite as sqlite_index
 from paragraphs.search.budget import too_expensive
 from paragraphs.search.index import Query, counted_from_frequencies
 
 VERSION_SQL = "SELECT version FROM corpus_state WHERE id = 1"
-FREQUENCIES_SQL = "SELECT word, paragraphs FROM word_count WHERE word IN ({marks})"
+FREQUENCIES_SQL = "SELECT word, paragraphs, changes FROM word_count WHERE word IN ({marks})"
 ROWS_SQL = "SELECT id, content, source, word_count, created_at FROM paragraph WHERE id IN ({marks})"
 
 # A search that reads at most this many postings runs in the event loop itself: a hop to a thread
@@ -46,6 +47,7 @@ class ParagraphRow(NamedTuple):
 @dataclass(frozen=True)
 class Found:
     version: int
+    changes: tuple[int, ...]  # of the words as asked (counts.WordStates)
     query: Query  # as the index searched it (an OR's unknown words left out)
     total: int
     rows: list[ParagraphRow]  # in the page's order
@@ -116,9 +118,8 @@ def find(
 ) -> Found | None:
     """The search in the connection's snapshot; None, having read only the word counts, if it would
     read more than `max_postings`."""
-    row = connection.execute(VERSION_SQL).fetchone()
-    version = int(row[0]) if row else 0
-    frequencies = dict(connection.execute(FREQUENCIES_SQL.format(marks=_marks(len(query.words))), query.words))
+    version, states = versions(connection, query.words)
+    frequencies, changes = states.paragraphs, states.changes
     query, total = counted_from_frequencies(query, frequencies)
     too_much = (
         max_postings is not None and postings(query, frequencies, total is not None, limit, offset) > max_postings
@@ -130,14 +131,38 @@ def find(
         total = fts.count(query)
     ids = fts.page(query, limit, offset, total) if offset < total else []
     if not ids:
-        return Found(version, query, total, [])
+        return Found(version, changes, query, total, [])
     rows = {
         pid: ParagraphRow(pid, content, source, word_count, _created_at(created_at))
         for pid, content, source, word_count, created_at in connection.execute(
             ROWS_SQL.format(marks=_marks(len(ids))), ids
         )
     }
-    return Found(version, query, total, [rows[pid] for pid in ids if pid in rows])
+    return Found(version, changes, query, total, [rows[pid] for pid in ids if pid in rows])
+
+
+def versions(connection: sqlite3.Connection, words: tuple[str, ...]) -> tuple[int, WordStates]:
+    """The corpus version and the words' states, in the connection's snapshot."""
+    row = connection.execute(VERSION_SQL).fetchone()
+    rows = connection.execute(FREQUENCIES_SQL.format(marks=_marks(len(words))), words)
+    return (int(row[0]) if row else 0), states_of(words, rows)
+
+
+async def read_versions(reader: SqliteReader, words: tuple[str, ...], budget_s: float) -> tuple[int, WordStates]:
+    """`versions` in one snapshot: in the event loop (primary-key reads), or in the pool if the
+    inline connection meets a writer's lock."""
+    work = functools.partial(versions, words=words)
+    try:
+        try:
+            return reader.run_inline(work, budget_s)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        return await reader.run(work, budget_s)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+            raise too_expensive(budget_s) from exc
+        raise
 
 
 async def search(reader: SqliteReader, query: Query, limit: int, offset: int, budget_s: float) -> Found:

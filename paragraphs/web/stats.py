@@ -6,7 +6,8 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
 from paragraphs import cache as cache_module
-from paragraphs.db.models import Paragraph, WordCount
+from paragraphs.db.models import Paragraph
+from paragraphs.dictionary import counts
 from paragraphs.resources import Resources
 
 # Exact under the version key; the TTL only frees memory.
@@ -37,7 +38,7 @@ async def corpus_size(resources: Resources) -> CorpusSize:
             SQLITE_PARAGRAPHS if resources.db.dialect == "sqlite" else select(func.count()).select_from(Paragraph)
         )
         paragraphs = await session.scalar(count_all)
-        words, distinct = (await session.execute(select(func.sum(WordCount.count), func.count()))).one()
-    size = CorpusSize(paragraphs=paragraphs or 0, words=int(words or 0), distinct_words=distinct or 0)
+        words, distinct = await counts.distinct_words(session)
+    size = CorpusSize(paragraphs=paragraphs or 0, words=words, distinct_words=distinct)
     await resources.cache.set(key, size.model_dump_json().encode(), SIZE_TTL_S)
     return size

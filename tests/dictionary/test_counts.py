@@ -109,3 +109,49 @@ class TestDelta:
         change = counts.delta(added=[["a", "a", "c"]], removed=[["a", "b"]])
         assert change.occurrences == Counter({"a": 1, "b": -1, "c": 1})
         assert change.paragraphs == Counter({"b": -1, "c": 1})
+        assert change.touched == {"a", "b", "c"}
+
+    def test_an_update_keeping_every_word_still_touches_them(self) -> None:
+        change = counts.delta(added=[["a", "b"]], removed=[["b", "a"]])
+        assert not change.occurrences
+        assert not change.paragraphs
+        assert change.touched == {"a", "b"}
+        assert change
+
+
+async def states(db: Database, *words: str) -> counts.WordStates:
+    async with db.read() as session:
+        return await counts.word_states(await session.connection(), words)
+
+
+class TestWordChanges:
+    """`changes` (the search cache's per-word version) moves on every write touching the word, and
+    never goes back: the row of a word no paragraph holds any more stays, out of every count."""
+
+    async def test_every_write_touching_a_word_moves_it_once_and_no_other(self, db: Database) -> None:
+        async with db.write() as session:
+            paragraph = await corpus_service.create_paragraph(session, "Kept words, here.", Source.USER)
+            await corpus_service.create_paragraph(session, "other", Source.USER)
+        assert (await states(db, "here", "kept", "other", "never")).changes == (1, 1, 1, 0)
+        async with db.write() as session:  # the same words, other punctuation: no count moves
+            locked = await corpus_service.lock_paragraph(session, paragraph.id)
+            await corpus_service.update_paragraph(session, locked, "kept WORDS here!")
+        found = await states(db, "here", "kept", "other", "words")
+        assert found.changes == (2, 2, 1, 2)
+        assert found.paragraphs == {"here": 1, "kept": 1, "other": 1, "words": 1}
+
+    async def test_an_emptied_word_keeps_its_row_out_of_the_counts(self, db: Database) -> None:
+        async with db.write() as session:
+            paragraph = await corpus_service.create_paragraph(session, "phoenix rises", Source.USER)
+            await corpus_service.create_paragraph(session, "rises", Source.USER)
+        async with db.write() as session:
+            await corpus_service.delete_paragraph(session, await corpus_service.lock_paragraph(session, paragraph.id))
+        assert (await states(db, "phoenix")) == counts.WordStates(paragraphs={"phoenix": 0}, changes=(2,))
+        async with db.read() as session:
+            assert await counts.all_counts(session) == {"rises": 1}
+            assert await counts.all_paragraph_counts(session) == {"rises": 1}
+            assert await counts.top_words(session, 10) == [("rises", 1)]
+            assert await counts.distinct_words(session) == (1, 1)
+        async with db.write() as session:
+            await corpus_service.create_paragraph(session, "phoenix again", Source.USER)
+        assert (await states(db, "phoenix")).changes == (3,)

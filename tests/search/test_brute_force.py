@@ -57,6 +57,30 @@ async def scenario(
         await db.dispose()
 
 
+async def cached_scenario(url: str, operations: list[Op], question: list[tuple[list[str], str]]) -> None:
+    """One cache through every write: after each, every question answers as a brute-force scan,
+    contents included, whether the answer came from the cache or not (a key that outlived a write
+    to one of its words, or came back after a word was emptied and stored again, would fail it)."""
+    db = create_database(url, pool_size=2)
+    try:
+        await databases.empty_tables(db)
+        cache = MemoryCache()
+        live: dict[int, str] = {}
+        for op in operations:
+            await apply(db, [op], live)
+            for words, operator in question:
+                expected = brute_force(live, words, operator)
+                request = SearchRequest(words=words, operator=operator, limit=100)  # type: ignore[arg-type]
+                for _ in range(2):  # the second is a hit
+                    response, _ = await search_service.search(db, cache, request)
+                    assert response.total_count == len(expected), (op, words, operator)
+                    assert [(hit.id, hit.content) for hit in response.paragraphs] == [
+                        (pid, live[pid]) for pid in expected
+                    ], (op, words, operator)
+    finally:
+        await db.dispose()
+
+
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -90,3 +114,15 @@ class TestSearchEqualsBruteForce:
     ) -> None:
         with test_postings.posting_row_cost(math.inf):
             asyncio.run(scenario(postgres_db.engine.url.render_as_string(hide_password=False), operations, question))
+
+
+class TestCachedSearchFollowsEveryWrite:
+    @SETTINGS
+    @given(operations=ops, question=st.lists(queries, min_size=1, max_size=3))
+    def test_sqlite(self, sqlite_db: Database, operations: list[Op], question: list[tuple[list[str], str]]) -> None:
+        asyncio.run(cached_scenario(sqlite_db.engine.url.render_as_string(hide_password=False), operations, question))
+
+    @SETTINGS
+    @given(operations=ops, question=st.lists(queries, min_size=1, max_size=3))
+    def test_postgres(self, postgres_db: Database, operations: list[Op], question: list[tuple[list[str], str]]) -> None:
+        asyncio.run(cached_scenario(postgres_db.engine.url.render_as_string(hide_password=False), operations, question))

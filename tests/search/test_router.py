@@ -241,6 +241,23 @@ class TestResultCache:
         after_delete = await search(client, operator="and", words=["cached"])
         assert after_delete.json() == {"paragraphs": [], "total_count": 0}
 
+    async def test_a_write_to_other_words_keeps_the_answer_cached(self, client: httpx.AsyncClient) -> None:
+        """Cached answers follow their words' versions (docs/search.md): a write holding none of a
+        search's words leaves it a hit; a write holding one, even keeping every word, makes it a miss."""
+        paragraph_id = await add(client, "Cached apples.")
+        first = await search(client, operator="or", words=["apples", "pears"])
+        assert first.headers["X-Cache"] == "MISS"
+        await add(client, "unrelated text")
+        kept = await search(client, operator="or", words=["apples", "pears"])
+        assert (kept.headers["X-Cache"], kept.content) == ("HIT", first.content)
+
+        await client.put(f"/paragraphs/{paragraph_id}", json={"content": "cached APPLES!"})
+        after = await search(client, operator="or", words=["apples", "pears"])
+        assert after.headers["X-Cache"] == "MISS"
+        assert after.json()["paragraphs"][0]["content"] == "cached APPLES!"
+        await add(client, "pears")
+        assert (await search(client, operator="or", words=["apples", "pears"])).json()["total_count"] == 2
+
     async def test_a_hit_sends_the_bytes_of_the_miss(self, client: httpx.AsyncClient) -> None:
         paragraph_id = await add(client, "Stored bytes, café and “quotes”.")
         for highlight in (False, True):
