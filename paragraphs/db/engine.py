@@ -25,7 +25,7 @@ from paragraphs.db.failures import retry_transaction, translate_failures
 from paragraphs.db.pool_metrics import PoolWatch
 from paragraphs.db.sqlite_reader import SqliteReader
 from paragraphs.db.sqlite_write_lock import SqliteWriteLock
-from paragraphs.db.sqlite_writer import SqliteWriter
+from paragraphs.db.write_loop import WriteLoop
 
 T = TypeVar("T")
 
@@ -80,6 +80,21 @@ def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
     return engine
 
 
+def _postgres_engine(url: URL, pool_size: int) -> AsyncEngine:
+    """Connections opened stay open (no overflow): an overflow connection is closed when it comes back
+    to a full pool, and under a steady load a little above the pool's size each request paid a new
+    connection (a server process forked, an SSL attempt; measured by py-spy on the mixed load)."""
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=True,
+        connect_args={"timeout": CONNECT_TIMEOUT_S},
+    )
+    translate_failures(engine)
+    return engine
+
+
 # Settings of the search pool's connections (PostgreSQL). Its statements are all index reads:
 # the planner ignores the cost of detoasting a vector per row and would pick a sequential scan for a
 # common word's count (460 ms at 100k paragraphs, against 16 ms by the GIN index); JIT compilation
@@ -107,8 +122,8 @@ class Database:
     sqlite_reader: SqliteReader | None = None
     # SQLite in a file: writers of all processes queue on one lock file (db/sqlite_write_lock.py).
     sqlite_write_lock: SqliteWriteLock | None = None
-    # SQLite in a file: `transact` on a loop of its own (db/sqlite_writer.py).
-    sqlite_writer: SqliteWriter | None = None
+    # PostgreSQL, SQLite in a file: `transact` on a loop of its own (db/write_loop.py).
+    write_loop: WriteLoop | None = None
     # PostgreSQL: the `statement_timeout` every search connection starts with.
     search_timeout_s: float = DEFAULT_SEARCH_TIMEOUT_S
 
@@ -130,9 +145,9 @@ class Database:
     async def transact(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """`work` in one write transaction, run again if the database rolled it back for a deadlock or a
         serialization failure (they leave nothing behind). Other errors are raised at once. On SQLite
-        in a file it runs on the writer's own loop (db/sqlite_writer.py)."""
-        if self.sqlite_writer is not None:
-            return await self.sqlite_writer.transact(work)
+        in a file and on PostgreSQL it runs on a loop of its own (db/write_loop.py)."""
+        if self.write_loop is not None:
+            return await self.write_loop.transact(work)
 
         async def once() -> T:
             async with self.write() as session:
@@ -146,8 +161,8 @@ class Database:
         for watch in self.pool_watches:
             watch.forget()
         self.pool_watches.clear()
-        if self.sqlite_writer is not None:
-            await self.sqlite_writer.close()
+        if self.write_loop is not None:
+            await self.write_loop.close()
         if self.sqlite_reader is not None:
             await asyncio.to_thread(self.sqlite_reader.close)  # waits for reads under way
 
@@ -168,40 +183,36 @@ def create_database(
         sqlite_reader = SqliteReader(str(path), threads=min(pool_size, 4)) if path is not None else None
         write_lock = SqliteWriteLock(path) if path is not None else None
         writer = (
-            SqliteWriter(lambda: _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1), path)
+            WriteLoop(lambda: _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1), path)
             if path is not None
             else None
         )
     else:
-        engine = create_async_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
-            connect_args={"timeout": CONNECT_TIMEOUT_S},
-        )
+        # Each process opens at most 2 x pool_size for reads and 2 x pool_size for searches (the ceilings
+        # of the pool and its overflow before), and half pool_size for the write loop's API writes
+        # (they queue on the shared rows anyway): 4.5 x pool_size (docs/operations.md).
+        engine = _postgres_engine(url, 2 * pool_size)
         write_engine = engine
         # No pre-ping on the hot read pool (a round trip per checkout, a third of a cached /dictionary):
         # after a database restart the first statement on a stale connection fails, which invalidates
         # the whole pool, and that request gets a 503 (errors.py); the next ones reconnect.
         search_engine = create_async_engine(
             url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            pool_size=2 * pool_size,
+            max_overflow=0,
             pool_recycle=600,
             connect_args={
                 "server_settings": {**SEARCH_SERVER_SETTINGS, "statement_timeout": str(timeout_ms(search_timeout_s))},
                 "timeout": CONNECT_TIMEOUT_S,
             },
         )
-        translate_failures(engine)
         translate_failures(search_engine)
         dialect = "postgresql"
-        # Reads and writes share `main`; searches have their own pool. Each may open twice `pool_size`.
+        # Reads (and the CLI's writes) use `main`, searches their own pool, API writes the write loop's.
         watches = [PoolWatch(engine, "main", 2 * pool_size), PoolWatch(search_engine, "search", 2 * pool_size)]
         sqlite_reader = None
         write_lock = None
-        writer = None
+        writer = WriteLoop(lambda: _postgres_engine(url, max(1, pool_size // 2)))
     options: dict[str, Any] = {"expire_on_commit": False}
     return Database(
         engine=engine,
@@ -213,6 +224,6 @@ def create_database(
         pool_watches=watches,
         sqlite_reader=sqlite_reader,
         sqlite_write_lock=write_lock,
-        sqlite_writer=writer,
+        write_loop=writer,
         search_timeout_s=search_timeout_s,
     )

@@ -1,24 +1,29 @@
-"""SQLite write transactions on a thread of their own, with an event loop that does nothing else.
+"""Write transactions on a thread of their own, with an event loop that does nothing else.
 
-A write holds SQLite's one write lock, and every process's lock file (sqlite_write_lock.py), from
-`BEGIN IMMEDIATE` to `COMMIT`. Through aiosqlite each statement is a hop to the connection's thread
-and back, and "back" is the event loop: in a busy API process dozens of requests' steps are queued
-there before it. Measured on the mixed load (bench/RESULTS.md, two `serve` processes, 44 writes/s
-beside ~600 searches/s): a write of six statements held the lock 4 ms at the median but 52 ms at
-p90 and 245 ms at p99, the lock was held 86% of the time, and writers waited 0.56 s at the median
-for it. Run here, a transaction's hops come back to a loop with nothing else to do.
+A write holds locks from its first hot statement to `COMMIT`: on SQLite the one write lock (and every
+process's lock file, sqlite_write_lock.py) from `BEGIN IMMEDIATE`; on PostgreSQL the rows every
+writer shares (the corpus version, the counts and posting bitmaps of words like `the`). Each
+statement is a round trip whose answer comes back to an event loop, and in a busy API process
+dozens of requests' steps are queued there before it, all while the locks are held. Measured on the
+mixed load (bench/RESULTS.md, two `serve` processes): on SQLite (44 writes/s beside ~600
+searches/s) a write of six statements held the lock 4 ms at the median but 52 ms at p90 and 245 ms
+at p99, and writers waited 0.56 s at the median for it; on PostgreSQL (30 writes/s beside ~700
+requests/s) a write took 301 ms at the median and 2.2 s at p99. Run here, a transaction's round
+trips come back to a loop with nothing else to do.
 
 `Database.transact` (every API write) runs here; `Database.write()` blocks (the CLI, definitions)
-stay on the caller's loop, and the lock file orders both. The loop and its thread start with the
-first transaction and stop in `close`. What a transaction returns (ORM objects, loaded, never
+stay on the caller's loop (on SQLite the lock file orders both). The loop and its thread start with
+the first transaction and stop in `close`. What a transaction returns (ORM objects, loaded, never
 expired on commit) is handed back to the caller's loop as it is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -37,13 +42,15 @@ class _Running:
     thread: threading.Thread
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    lock: SqliteWriteLock
+    lock: SqliteWriteLock | None
 
 
-class SqliteWriter:
-    def __init__(self, make_engine: Callable[[], AsyncEngine], database: Path) -> None:
+class WriteLoop:
+    """`sqlite_lock`: SQLite's database file, whose lock file every transaction holds; None on PostgreSQL."""
+
+    def __init__(self, make_engine: Callable[[], AsyncEngine], sqlite_lock: Path | None = None) -> None:
         self._make_engine = make_engine
-        self._database = database
+        self._database = sqlite_lock
         self._starting = threading.Lock()
         self._running: _Running | None = None
 
@@ -51,8 +58,11 @@ class SqliteWriter:
         """`work` in one write transaction on the writer's loop, retried as `Database.transact` retries."""
         running = self._start()
 
+        def held() -> AbstractAsyncContextManager[object]:
+            return running.lock.held() if running.lock is not None else contextlib.nullcontext()
+
         async def once() -> T:
-            async with running.lock.held(), running.sessions() as session, session.begin():
+            async with held(), running.sessions() as session, session.begin():
                 return await work(session)
 
         done = asyncio.run_coroutine_threadsafe(retry_transaction(once), running.loop)
@@ -63,10 +73,10 @@ class SqliteWriter:
             if self._running is None:
                 loop = asyncio.new_event_loop()
                 engine = self._make_engine()
-                thread = threading.Thread(target=loop.run_forever, name="sqlite-writer", daemon=True)
+                thread = threading.Thread(target=loop.run_forever, name="write-loop", daemon=True)
                 self._running = _Running(
                     loop, thread, engine, async_sessionmaker(engine, expire_on_commit=False),
-                    SqliteWriteLock(self._database),
+                    SqliteWriteLock(self._database) if self._database is not None else None,
                 )  # fmt: skip
                 thread.start()
             return self._running
