@@ -17,6 +17,7 @@ the route template is read from the scope the router already filled in.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -27,9 +28,11 @@ from asgi_correlation_id import correlation_id
 from asgi_correlation_id.middleware import FAILED_VALIDATION_MESSAGE, is_valid_uuid4
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paragraphs.budget import CLIENT_CLOSED_REQUEST
 from paragraphs.http_metrics import RequestMetrics, route_label
 
 REQUEST_ID_HEADER = b"x-request-id"
+SERVER_ERROR = 500
 UNMEASURED_HANDLERS = frozenset({"/metrics"})
 
 access_log = structlog.get_logger("paragraphs.access")
@@ -64,13 +67,14 @@ class RequestObserver:
         correlation_id.set(rid)
         id_header = (REQUEST_ID_HEADER, rid.encode("latin-1"))
         root_path = scope.get("root_path", "")
-        status = 500  # what the server answers if the app raises before starting a response
+        status = SERVER_ERROR  # what the server answers if the app raises before starting a response
         cache: str | None = None
+        started = False
 
         async def observed_send(message: Message) -> None:
-            nonlocal status, cache
+            nonlocal status, cache, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 headers: list[Any] = list(message.get("headers", ()))  # a copy: a response may reuse its list
                 for name, value in headers:
                     if name == b"x-cache":
@@ -81,6 +85,11 @@ class RequestObserver:
 
         try:
             await self.app(scope, receive, observed_send)
+        except asyncio.CancelledError:
+            # Cancelled before answering (the client left, the server is stopping): nobody got a 500.
+            if not started:
+                status = CLIENT_CLOSED_REQUEST
+            raise
         finally:
             elapsed_s = time.perf_counter() - started
             handler = route_label(scope, root_path)

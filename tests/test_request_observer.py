@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -9,9 +10,12 @@ import uuid
 
 import httpx
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 from structlog.testing import capture_logs
 
 from paragraphs.budget import MAX_BODY_BYTES
+from paragraphs.http_metrics import RequestMetrics
+from paragraphs.request_observer import RequestObserver
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -77,3 +81,30 @@ class TestMetrics:
         ):
             assert count(after, labels) == count(before, labels) + 1, labels
         assert 'handler="/metrics"' not in after
+
+
+class TestCancelledRequests:
+    async def test_a_request_cancelled_before_answering_is_counted_499_not_500(self, engine_name: str) -> None:
+        """The client left (or the server is stopping) before any answer: nobody was sent a 500."""
+        observed: list[int] = []
+
+        class Recorded(RequestMetrics):
+            def __init__(self) -> None:  # no collectors registered: only what the observer reports
+                pass
+
+            def observe(self, handler: str, method: str, status: int, elapsed_s: float) -> None:
+                observed.append(status)
+
+        async def cancelled(scope: Scope, receive: Receive, send: Send) -> None:
+            raise asyncio.CancelledError
+
+        async def no_body() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def sent(message: Message) -> None:
+            raise AssertionError(f"nothing may be sent: {message}")
+
+        scope: Scope = {"type": "http", "method": "GET", "path": "/dictionary", "headers": [], "root_path": ""}
+        with pytest.raises(asyncio.CancelledError):
+            await RequestObserver(cancelled, Recorded())(scope, no_body, sent)
+        assert observed == [499]  # the access log line reads the same status

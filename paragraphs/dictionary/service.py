@@ -75,7 +75,9 @@ class DefinitionStore:
             tasks = {word: self._flight(word) for word in missing}
             done, _pending = await asyncio.wait(tasks.values(), timeout=deadline_s)
             for word, task in tasks.items():
-                if task in done and task.exception() is None:
+                # A fetch cancelled under us (shutdown) is unknown, like one past the deadline:
+                # exception() of a cancelled task would raise CancelledError into this request.
+                if task in done and not task.cancelled() and task.exception() is None:
                     known[word] = task.result()
         return known
 
