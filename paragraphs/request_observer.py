@@ -69,12 +69,12 @@ class RequestObserver:
         root_path = scope.get("root_path", "")
         status = SERVER_ERROR  # what the server answers if the app raises before starting a response
         cache: str | None = None
-        started = False
+        answered = False  # the response has started
 
         async def observed_send(message: Message) -> None:
-            nonlocal status, cache, started
+            nonlocal status, cache, answered
             if message["type"] == "http.response.start":
-                status, started = message["status"], True
+                status, answered = message["status"], True
                 headers: list[Any] = list(message.get("headers", ()))  # a copy: a response may reuse its list
                 for name, value in headers:
                     if name == b"x-cache":
@@ -87,7 +87,7 @@ class RequestObserver:
             await self.app(scope, receive, observed_send)
         except asyncio.CancelledError:
             # Cancelled before answering (the client left, the server is stopping): nobody got a 500.
-            if not started:
+            if not answered:
                 status = CLIENT_CLOSED_REQUEST
             raise
         finally:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 import uuid
 
 import httpx
@@ -87,6 +88,7 @@ class TestCancelledRequests:
     async def test_a_request_cancelled_before_answering_is_counted_499_not_500(self, engine_name: str) -> None:
         """The client left (or the server is stopping) before any answer: nobody was sent a 500."""
         observed: list[int] = []
+        durations: list[float] = []
 
         class Recorded(RequestMetrics):
             def __init__(self) -> None:  # no collectors registered: only what the observer reports
@@ -94,6 +96,7 @@ class TestCancelledRequests:
 
             def observe(self, handler: str, method: str, status: int, elapsed_s: float) -> None:
                 observed.append(status)
+                durations.append(elapsed_s)
 
         async def cancelled(scope: Scope, receive: Receive, send: Send) -> None:
             raise asyncio.CancelledError
@@ -105,6 +108,9 @@ class TestCancelledRequests:
             raise AssertionError(f"nothing may be sent: {message}")
 
         scope: Scope = {"type": "http", "method": "GET", "path": "/dictionary", "headers": [], "root_path": ""}
+        before = time.perf_counter()
         with pytest.raises(asyncio.CancelledError):
             await RequestObserver(cancelled, Recorded())(scope, no_body, sent)
+        within = time.perf_counter() - before
         assert observed == [499]  # the access log line reads the same status
+        assert 0 <= durations[0] <= within  # the request's own duration, measured from its start

@@ -153,8 +153,3 @@ async def word_states(connection: AsyncConnection, words: Sequence[str]) -> Word
     statement = _FREQUENCIES_BY_ANY if connection.dialect.name == "postgresql" else _FREQUENCIES_BY_IN
     rows = await connection.execute(statement, {"words": list(words)})
     return states_of(words, [(word, n, changes) for word, n, changes in rows])
-
-
-async def paragraphs_containing(connection: AsyncConnection, words: Sequence[str]) -> dict[str, int]:
-    """How many paragraphs contain each of `words` (absent: none), by primary-key reads."""
-    return (await word_states(connection, words)).paragraphs

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from paragraphs.db.sqlite_reader import SqliteReader
 from paragraphs.dictionary.counts import WordStates, states_of
@@ -21,6 +23,8 @@ from paragraphs.search import relevance
 from paragraphs.search import sqlite as sqlite_index
 from paragraphs.search.budget import too_expensive
 from paragraphs.search.index import Query, counted_from_frequencies
+
+T = TypeVar("T")
 
 VERSION_SQL = "SELECT version FROM corpus_state WHERE id = 1"
 FREQUENCIES_SQL = "SELECT word, paragraphs, changes FROM word_count WHERE word IN ({marks})"
@@ -148,21 +152,35 @@ def versions(connection: sqlite3.Connection, words: tuple[str, ...]) -> tuple[in
     return (int(row[0]) if row else 0), states_of(words, rows)
 
 
-async def read_versions(reader: SqliteReader, words: tuple[str, ...], budget_s: float) -> tuple[int, WordStates]:
-    """`versions` in one snapshot: in the event loop (primary-key reads), or in the pool if the
-    inline connection meets a writer's lock."""
-    work = functools.partial(versions, words=words)
+def _inline(reader: SqliteReader, work: Callable[[sqlite3.Connection], T | None], budget_s: float) -> T | None:
+    """`work` on the event loop's own connection; None if it met a writer's lock (that connection never
+    waits for one: the pool's do)."""
     try:
-        try:
-            return reader.run_inline(work, budget_s)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                raise
-        return await reader.run(work, budget_s)
+        return reader.run_inline(work, budget_s)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            raise
+        return None
+
+
+@contextmanager
+def _within(budget_s: float) -> Iterator[None]:
+    """A read the progress handler stopped at `budget_s` is QueryTooExpensive."""
+    try:
+        yield
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
             raise too_expensive(budget_s) from exc
         raise
+
+
+async def read_versions(reader: SqliteReader, words: tuple[str, ...], budget_s: float) -> tuple[int, WordStates]:
+    """`versions` in one snapshot: in the event loop (primary-key reads), or in the pool if the
+    inline connection meets a writer's lock."""
+    work = functools.partial(versions, words=words)
+    with _within(budget_s):
+        found = _inline(reader, work, budget_s)
+        return found if found is not None else await reader.run(work, budget_s)
 
 
 async def search(reader: SqliteReader, query: Query, limit: int, offset: int, budget_s: float) -> Found:
@@ -171,18 +189,9 @@ async def search(reader: SqliteReader, query: Query, limit: int, offset: int, bu
     work = functools.partial(
         find, query=query, limit=limit, offset=offset, candidates=sqlite_index.INDEX.relevance_candidates
     )
-    try:
-        try:
-            found = reader.run_inline(functools.partial(work, max_postings=INLINE_MAX_POSTINGS), budget_s)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                raise
-            found = None  # the inline connection never waits for a lock: the pool's does
-        if found is None:
+    with _within(budget_s):
+        found = _inline(reader, functools.partial(work, max_postings=INLINE_MAX_POSTINGS), budget_s)
+        if found is None:  # too much work for the loop, or a writer's lock met
             found = await reader.run(work, budget_s)
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
-            raise too_expensive(budget_s) from exc
-        raise
     assert found is not None  # noqa: S101 - find without max_postings always finds
     return found
