@@ -7,7 +7,7 @@ import platform
 import statistics
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -32,6 +32,9 @@ class NullCache:
 
     async def get(self, key: str) -> bytes | None:
         return None
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [None] * len(keys)
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         return None

@@ -63,7 +63,10 @@ class RequestBudget:
         try:
             body = await self._read_body(receive)
         except _ClientGone:
-            return  # the client left while sending its request: nobody to answer
+            # The client left before its request was read (sending it, or waiting in a busy server):
+            # nobody to answer, and the access log and /metrics say so (not the 500 of no answer).
+            await _client_closed(send)
+            return
         if body is None:
             await self._too_large(send)
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
 import redis.asyncio as redis
@@ -38,6 +39,10 @@ CacheState = Literal["ok", "degraded", "disabled"]
 
 class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """`get` of each key, in order, in one round trip where the cache has one (Redis MGET)."""
+        ...
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
 
@@ -112,6 +117,9 @@ class MemoryCache:
         record_level(feature_of(key), "memory")
         return value
 
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [await self.get(key) for key in keys]
+
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         self._drop(key)
         if len(value) > self._max_bytes:
@@ -182,6 +190,20 @@ class RedisCache:
             return None
         record_level(feature_of(key), "redis")
         return value
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys or not self._available():
+            return [None] * len(keys)
+        try:
+            values = await self._client.mget(keys)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return [None] * len(keys)
+        found: list[bytes | None] = [value if isinstance(value, bytes) else None for value in values]
+        for key, value in zip(keys, found, strict=True):
+            if value is not None:
+                record_level(feature_of(key), "redis")
+        return found
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         if not self._available():
@@ -254,6 +276,11 @@ class LayeredCache:
             if value is not None:
                 await self._local.set(key, value, LOCAL_TTL_S)
         return value
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if any(is_versioned(key) for key in keys):
+            return [await self.get(key) for key in keys]
+        return await self._shared.get_many(keys)
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         if is_versioned(key):

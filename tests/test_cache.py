@@ -46,6 +46,13 @@ class TestCacheBackends:
         await cache.delete("paragraphs:test:lock")
         assert await cache.add("paragraphs:test:lock", b"3", 5) is True
 
+    async def test_get_many_answers_each_key_in_order(self, cache: Cache) -> None:
+        await cache.set("paragraphs:test:a", b"1", 60)
+        await cache.set("paragraphs:test:c", b"3", 60)
+        keys = ["paragraphs:test:c", "paragraphs:test:b", "paragraphs:test:a"]
+        assert await cache.get_many(keys) == [b"3", None, b"1"]
+        assert await cache.get_many([]) == []
+
     async def test_state(self, cache: Cache) -> None:
         state, _detail = await cache.state()
         assert state == "ok"
@@ -132,6 +139,34 @@ class TestLayeredCache:
         finally:
             await layered.close()
             await other.close()
+
+    async def test_get_many_reads_versioned_keys_locally_and_the_rest_from_redis(self, redis_url: str) -> None:
+        redis_cache = RedisCache(redis_url)
+        await redis_cache._client.flushdb()
+        layered = LayeredCache(redis_cache, MemoryCache())
+        try:
+            await layered.set("paragraphs:search:7:abc", b"page", 60)
+            await layered.set("paragraphs:definition:word:river", b"entry", 60)
+            await redis_cache._client.flushdb()  # only the versioned key's local copy is left
+            keys = ["paragraphs:definition:word:river", "paragraphs:search:7:abc"]
+            assert await layered.get_many(keys) == [None, b"page"]
+            await redis_cache.set("paragraphs:definition:word:river", b"entry", 60)
+            await redis_cache.set("paragraphs:definition:word:sea", b"other", 60)
+            assert await layered.get_many(["paragraphs:definition:word:sea", "paragraphs:definition:word:river"]) == [
+                b"other",
+                b"entry",
+            ]
+        finally:
+            await layered.close()
+
+    async def test_get_many_of_a_dead_redis_is_all_misses(self) -> None:
+        dead = RedisCache(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.2)
+        try:
+            assert await dead.get_many(["paragraphs:definition:word:a", "paragraphs:definition:word:b"]) == [None, None]
+            state, _detail = await dead.state()
+            assert state == "degraded"
+        finally:
+            await dead.close()
 
     def test_versioned_keys(self) -> None:
         assert is_versioned("paragraphs:search:12:deadbeef")

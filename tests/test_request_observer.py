@@ -14,7 +14,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 from structlog.testing import capture_logs
 
-from paragraphs.budget import MAX_BODY_BYTES
+from paragraphs.budget import MAX_BODY_BYTES, RequestBudget
 from paragraphs.http_metrics import RequestMetrics
 from paragraphs.request_observer import RequestObserver
 
@@ -84,19 +84,23 @@ class TestMetrics:
         assert 'handler="/metrics"' not in after
 
 
+class Recorded(RequestMetrics):
+    """What the observer reports, and nothing registered."""
+
+    def __init__(self) -> None:
+        self.observed: list[int] = []
+        self.durations: list[float] = []
+
+    def observe(self, handler: str, method: str, status: int, elapsed_s: float) -> None:
+        self.observed.append(status)
+        self.durations.append(elapsed_s)
+
+
 class TestCancelledRequests:
     async def test_a_request_cancelled_before_answering_is_counted_499_not_500(self, engine_name: str) -> None:
         """The client left (or the server is stopping) before any answer: nobody was sent a 500."""
-        observed: list[int] = []
-        durations: list[float] = []
-
-        class Recorded(RequestMetrics):
-            def __init__(self) -> None:  # no collectors registered: only what the observer reports
-                pass
-
-            def observe(self, handler: str, method: str, status: int, elapsed_s: float) -> None:
-                observed.append(status)
-                durations.append(elapsed_s)
+        recorded = Recorded()
+        observed, durations = recorded.observed, recorded.durations
 
         async def cancelled(scope: Scope, receive: Receive, send: Send) -> None:
             raise asyncio.CancelledError
@@ -110,7 +114,30 @@ class TestCancelledRequests:
         scope: Scope = {"type": "http", "method": "GET", "path": "/dictionary", "headers": [], "root_path": ""}
         before = time.perf_counter()
         with pytest.raises(asyncio.CancelledError):
-            await RequestObserver(cancelled, Recorded())(scope, no_body, sent)
+            await RequestObserver(cancelled, recorded)(scope, no_body, sent)
         within = time.perf_counter() - before
         assert observed == [499]  # the access log line reads the same status
         assert 0 <= durations[0] <= within  # the request's own duration, measured from its start
+
+    @pytest.mark.parametrize("method", ["GET", "POST"])
+    async def test_a_client_gone_before_its_request_was_read_is_counted_499(
+        self, engine_name: str, method: str
+    ) -> None:
+        """A request waiting in a busy server whose client has left: the server reads `http.disconnect`
+        where the body should be. Nothing reaches the app, and it is no 500 (seen at the end of wrk runs)."""
+        recorded = Recorded()
+        sent: list[Message] = []
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            raise AssertionError("the app must not run")
+
+        async def gone() -> Message:
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope: Scope = {"type": "http", "method": method, "path": "/dictionary", "headers": [], "root_path": ""}
+        await RequestObserver(RequestBudget(app), recorded)(scope, gone, send)
+        assert recorded.observed == [499]
+        assert sent[0]["status"] == 499

@@ -97,7 +97,7 @@ async def apply(session: AsyncSession, change: Change) -> None:
 _STORED = WordCount.count > 0
 
 
-async def top_words(session: AsyncSession, limit: int) -> list[tuple[str, int]]:
+async def top_words(session: AsyncSession | AsyncConnection, limit: int) -> list[tuple[str, int]]:
     """The `limit` most frequent words: count descending, then word ascending."""
     statement = (
         select(WordCount.word, WordCount.count)

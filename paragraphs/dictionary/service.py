@@ -10,8 +10,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -25,9 +27,10 @@ from paragraphs.cache import Cache
 from paragraphs.corpus.version import CorpusVersion
 from paragraphs.db.engine import Database
 from paragraphs.db.models import Definition, utcnow
-from paragraphs.dictionary import counts
+from paragraphs.dictionary import top as top_module
 from paragraphs.dictionary.providers.base import Provider
 from paragraphs.dictionary.schemas import DictionaryResponse, DictionaryWord, Entry, Lookup
+from paragraphs.flights import Flights
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +61,12 @@ class DefinitionStore:
     provider: Provider
     # Asked, without keeping the answer, for a word the provider failed on: a stop-gap, not a fact.
     stopgap: Provider | None = None
-    _inflight: dict[str, asyncio.Task[Lookup]] = field(default_factory=dict)
+    _fetches: Flights[str, Lookup] = field(default_factory=lambda: Flights("define"))
+    # GET /dictionary's misses: one answer built per (corpus version, limit), every concurrent asker
+    # served by it (after a write, each process's askers all miss at once).
+    answers: Flights[str, bytes] = field(default_factory=lambda: Flights("dictionary"))
+    # The top words the warming job last found all defined, and when (tasks.py).
+    warmed: tuple[frozenset[str], float] = (frozenset(), -math.inf)
 
     async def define(self, words: Sequence[str], deadline_s: float) -> dict[str, Lookup]:
         """What is known of each word after at most `deadline_s`; unknown words are left out."""
@@ -72,7 +80,7 @@ class DefinitionStore:
                 await self._cache(lookup)
             missing = [word for word in missing if word not in known]
         if missing:
-            tasks = {word: self._flight(word) for word in missing}
+            tasks = {word: self._fetches.task(word, functools.partial(self._fetch, word)) for word in missing}
             done, _pending = await asyncio.wait(tasks.values(), timeout=deadline_s)
             for word, task in tasks.items():
                 # A fetch cancelled under us (shutdown) is unknown, like one past the deadline:
@@ -81,10 +89,9 @@ class DefinitionStore:
                     known[word] = task.result()
         return known
 
-    async def _from_cache(self, words: Iterable[str]) -> dict[str, Lookup]:
+    async def _from_cache(self, words: Sequence[str]) -> dict[str, Lookup]:
         found: dict[str, Lookup] = {}
-        for word in words:
-            raw = await self.cache.get(definition_key(word))
+        for word, raw in zip(words, await self.cache.get_many([definition_key(word) for word in words]), strict=True):
             cache_module.record("definition", raw is not None)
             if raw is not None:
                 found[word] = Lookup.model_validate_json(raw)
@@ -104,14 +111,6 @@ class DefinitionStore:
     async def _cache(self, lookup: Lookup) -> None:
         ttl = CACHE_FOUND_TTL_S if lookup.entry else CACHE_NOT_FOUND_TTL_S
         await self.cache.set(definition_key(lookup.word), lookup.model_dump_json().encode(), ttl)
-
-    def _flight(self, word: str) -> asyncio.Task[Lookup]:
-        task = self._inflight.get(word)
-        if task is None:
-            task = asyncio.create_task(self._fetch(word), name=f"define:{word}")
-            self._inflight[word] = task
-            task.add_done_callback(lambda _t: self._inflight.pop(word, None))
-        return task
 
     async def _fetch(self, word: str) -> Lookup:
         """Ask the provider once for `word` across processes, store the answer, return it."""
@@ -169,9 +168,8 @@ class DefinitionStore:
             await session.execute(statement)
 
     async def close(self) -> None:
-        for task in list(self._inflight.values()):
-            task.cancel()
-        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+        await self.answers.close()
+        await self._fetches.close()
 
 
 def response_key(version: int, limit: int) -> str:
@@ -196,11 +194,15 @@ async def dictionary_json(
         return cached
     cache_module.record("dictionary", False)
     key = response_key(await corpus.current(), limit)
-    response, complete = await top_words_with_definitions(db, store, limit, deadline_s)
-    body = response.model_dump_json().encode()
-    if complete:
-        await store.cache.set(key, body, RESPONSE_TTL_S)
-    return body
+
+    async def build() -> bytes:
+        response, complete = await top_words_with_definitions(db, store, limit, deadline_s)
+        body = response.model_dump_json().encode()
+        if complete:
+            await store.cache.set(key, body, RESPONSE_TTL_S)
+        return body
+
+    return await store.answers.run(key, build)
 
 
 async def top_words_with_definitions(
@@ -209,8 +211,7 @@ async def top_words_with_definitions(
     """The `limit` most frequent words (count desc, word asc), defined as far as the deadline allows,
     and whether every word's definitions are known (found or not found)."""
     started = time.monotonic()
-    async with db.read() as session:
-        top = await counts.top_words(session, limit)
+    top = await top_module.top_words(db, limit)
     known = await store.define([word for word, _ in top], deadline_s)
     words = []
     for word, count in top:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from paragraphs.cache import Cache, MemoryCache, RedisCache
+from paragraphs.corpus.service import create_paragraph
+from paragraphs.corpus.version import CorpusVersion
 from paragraphs.db.engine import Database
-from paragraphs.db.models import Definition
-from paragraphs.dictionary.service import DefinitionStore, definition_key
+from paragraphs.db.models import Definition, Source
+from paragraphs.dictionary.service import DefinitionStore, definition_key, dictionary_json
 from paragraphs.http import new_client
 from paragraphs.resources import definition_provider
 from paragraphs.settings import Settings
@@ -106,7 +111,7 @@ class TestDictionaryApiProvider:
         fake_dictionary.mode = Mode.OK
         await asyncio.sleep(0)  # the earlier flight may still be winding down
         for _ in range(50):
-            if not store._inflight:
+            if not len(store._fetches):
                 break
             await asyncio.sleep(0.1)
         assert (await store.define(["zyzzyva"], 5))["zyzzyva"].entry is not None
@@ -171,8 +176,8 @@ class TestLevels:
         then stores the word and ends, and only then does the caller start its own flight."""
         store = store_for(db, cache, fake_dictionary, http_client)
         first = await store.define(["alpha"], 5)
-        assert not store._inflight
-        late = await store._flight("alpha")
+        assert not len(store._fetches)
+        late = await store._fetches.run("alpha", functools.partial(store._fetch, "alpha"))
         assert late == first["alpha"]
         assert fake_dictionary.requests_for("alpha") == 1
 
@@ -203,3 +208,33 @@ class TestLevels:
         assert time.monotonic() - started < 3.5  # the deadline (1 s), not the hang's 5 s budget
         assert set(known) == {"hello"}
         await store.close()
+
+
+class TestDictionaryAnswers:
+    async def test_concurrent_misses_build_one_answer_per_version(
+        self, db: Database, cache: Cache, fake_dictionary: FakeDictionary, http_client: httpx.AsyncClient
+    ) -> None:
+        async with db.write() as session:
+            await create_paragraph(session, "alpha alpha beta gamma", Source.USER)
+        fake_dictionary.mode = Mode.SLOW
+        fake_dictionary.delay_s = 0.3
+        store = store_for(db, cache, fake_dictionary, http_client)
+        corpus = CorpusVersion(db)
+        before = definition_lookups()
+        bodies = await asyncio.gather(*(dictionary_json(db, store, corpus, 10, 5) for _ in range(20)))
+        assert len(set(bodies)) == 1
+        assert [word["word"] for word in json.loads(bodies[0])["words"]] == ["alpha", "beta", "gamma"]
+        assert definition_lookups() - before == 3  # one build looked the 3 words up, not 20
+        assert {word: fake_dictionary.requests_for(word) for word in ("alpha", "beta", "gamma")} == dict.fromkeys(
+            ("alpha", "beta", "gamma"), 1
+        )
+        assert len(store.answers) == 0
+        await store.close()
+        await corpus.close()
+
+
+def definition_lookups() -> float:
+    return sum(
+        REGISTRY.get_sample_value("paragraphs_cache_requests_total", {"feature": "definition", "result": result}) or 0
+        for result in ("hit", "miss")
+    )
