@@ -3,6 +3,7 @@ only hits whose query the route would read the same way, with the same bytes and
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,28 @@ SEARCH_QUERIES = [
     "operator=and",
     "words=the",
 ]
+JSON = "application/json"
+SEARCH_BODIES: list[tuple[str | None, bytes]] = [
+    (JSON, b'{"words": ["the"], "operator": "and", "limit": 10}'),
+    (JSON, b'{"words": ["The", "FOX"], "operator": "OR"}'),
+    (JSON, '{"words": ["café"], "operator": "and", "highlight": true}'.encode()),
+    (JSON, b'{"words": ["fox"], "operator": "and", "order": "relevance", "offset": 1}'),
+    (JSON, b'{"words": ["the"], "operator": "and", "limit": "5"}'),
+    (JSON, b'{"words": ["the"], "operator": "and", "limit": 5, "limit": 6}'),
+    ("application/json; charset=utf-8", b'{"words": ["fox"], "operator": "and"}'),
+    ("Application/JSON", b'{"words": ["hound"], "operator": "and"}'),
+    (JSON, b'{"words": ["the fox"], "operator": "and"}'),
+    (JSON, b'{"words": ["the"], "operator": "and", "extra": 1}'),
+    (JSON, b'{"words": [], "operator": "and"}'),
+    (JSON, b'{"words": ["the"], "operator": "xor"}'),
+    (JSON, b'{"words": ["the"]}'),
+    (JSON, b'["the"]'),
+    (JSON, b"not json"),
+    (JSON, b'{"words": ["the"], "operator": "and", "limit": NaN}'),
+    (JSON, b'{"words": ["the"], "operator": "and"}'),  # cached: the two below would be hits if read as JSON
+    ("text/plain", b'{"words": ["the"], "operator": "and"}'),
+    (None, b'{"words": ["the"], "operator": "and"}'),
+]
 # Not RateLimit-Reset and Retry-After: seconds to the window's end, read off the clock.
 COMPARED_HEADERS = ("content-type", "content-length", "x-cache", "ratelimit-limit", "ratelimit-remaining",
                     "ratelimit-policy")  # fmt: skip
@@ -59,16 +82,28 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def answers(client: httpx.AsyncClient, path: str, queries: list[str]) -> list[tuple[int, str, dict[str, str]]]:
+Answer = tuple[int, str, dict[str, str]]
+
+
+def answer(response: httpx.Response) -> Answer:
+    headers = {name: response.headers[name] for name in COMPARED_HEADERS if name in response.headers}
+    headers["retry-after"] = str("retry-after" in response.headers)
+    text = re.sub(r"try again in \d+ s", "try again in N s", response.text)  # the clock again
+    return response.status_code, text, headers
+
+
+async def answers(client: httpx.AsyncClient, path: str, queries: list[str]) -> list[Answer]:
     """Each query asked twice (a miss, then a hit where there is one)."""
+    return [answer(await client.get(f"{path}?{query}")) for query in queries for _ in range(2)]
+
+
+async def posted_answers(client: httpx.AsyncClient, bodies: list[tuple[str | None, bytes]]) -> list[Answer]:
+    """Each body posted to /search twice."""
     found = []
-    for query in queries:
+    for content_type, body in bodies:
+        headers = {} if content_type is None else {"content-type": content_type}
         for _ in range(2):
-            response = await client.get(f"{path}?{query}")
-            headers = {name: response.headers[name] for name in COMPARED_HEADERS if name in response.headers}
-            headers["retry-after"] = str("retry-after" in response.headers)
-            text = re.sub(r"try again in \d+ s", "try again in N s", response.text)  # the clock again
-            found.append((response.status_code, text, headers))
+            found.append(answer(await client.post("/search", content=body, headers=headers)))
     return found
 
 
@@ -90,12 +125,33 @@ class TestSameAnswerAsTheRoutes:
         assert 200 in statuses
         assert statuses & {422, 429}
 
+    @pytest.mark.parametrize("rate_limit", ["1000/hour", "30/hour"])  # the second runs out: 429s compared too
+    async def test_every_posted_search_is_answered_alike_with_and_without_the_layer(
+        self, settings: Settings, rate_limit: str
+    ) -> None:
+        settings = settings.model_copy(update={"rate_limit_search": rate_limit})
+        async with serving(create_app(settings)) as client:
+            for content in CONTENTS:
+                assert (await client.post("/paragraphs", json={"content": content})).status_code == 201
+            with_layer = await posted_answers(client, SEARCH_BODIES)
+        async with serving(without_cached_reads(settings)) as client:
+            without = await posted_answers(client, SEARCH_BODIES)
+        assert with_layer == without
+        assert [headers.get("x-cache") for _, _, headers in with_layer[:4]] == ["MISS", "HIT", "MISS", "HIT"]
+        statuses = {status for status, _, _ in with_layer}
+        assert {200, 422} <= statuses
+        assert (429 in statuses) == (rate_limit == "30/hour")
 
-def http_scope(path: str, query: bytes, state: dict[str, object], method: str = "GET") -> Scope:
+
+def http_scope(
+    path: str, query: bytes, state: dict[str, object], method: str = "GET", length: int | None = None
+) -> Scope:
+    headers = [(b"content-type", b"application/json")]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
     return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
             "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "", "state": dict(state),
-            "headers": [(b"content-type", b"application/json")], "client": ("127.0.0.1", 50000),
-            "server": ("paragraphs.test", 80)}  # fmt: skip
+            "headers": headers, "client": ("127.0.0.1", 50000), "server": ("paragraphs.test", 80)}  # fmt: skip
 
 
 class RecordingApp:
@@ -103,17 +159,29 @@ class RecordingApp:
 
     def __init__(self) -> None:
         self.paths: list[str] = []
+        self.bodies: list[bytes] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.paths.append(scope["path"])
+        if scope["method"] == "POST":
+            message = await receive()
+            self.bodies.append(message.get("body", b""))
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
 
 async def call(app: ASGIApp, scope: Scope, body: bytes = b"") -> list[Message]:
     sent: list[Message] = []
+    delivered = False
 
     async def receive() -> Message:
+        # As a server: the body once, then nothing until the client leaves (it stays). A receive that
+        # answered at once forever would make the disconnect watcher of a request slower than
+        # budget.WATCH_AFTER_S spin without yielding: the event loop hung until the test timed out.
+        nonlocal delivered
+        if delivered:
+            await asyncio.Event().wait()
+        delivered = True
         return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: Message) -> None:
@@ -150,6 +218,33 @@ class TestOnlyHitsAreAnsweredHere:
                 await call(layer, http_scope(path, query, state))
             await call(layer, http_scope("/dictionary", b"", state, "HEAD"))
             assert routes.paths == ["/dictionary", "/search", "/search", "/paragraphs", "/dictionary"]
+
+    async def test_a_posted_hit_never_reaches_the_routes_and_a_miss_arrives_with_its_body(
+        self, settings: Settings
+    ) -> None:
+        app = create_app(settings)
+        async with app.router.lifespan_context(app) as lifespan_state:
+            assert lifespan_state is not None
+            state = dict(lifespan_state)
+            await call(app, http_scope("/paragraphs", b"", state, "POST"), b'{"content": "The fox."}')
+            fox = b'{"words": ["fox"], "operator": "and"}'
+            await call(app, http_scope("/search", b"", state, "POST", len(fox)), fox)  # a miss: cached now
+            routes = RecordingApp()
+            layer = CachedReads(routes)
+
+            hit = await call(layer, http_scope("/search", b"", state, "POST", len(fox)), fox)
+            assert (b"x-cache", b"HIT") in hit[0]["headers"]
+            assert b'"total_count":1' in hit[1]["body"]
+            assert routes.paths == []
+
+            the = b'{"words": ["the"], "operator": "and"}'
+            bad = b'{"words": ["the fox"], "operator": "and"}'
+            for body in (the, bad):  # a miss, a 422: the routes get them as they came
+                await call(layer, http_scope("/search", b"", state, "POST", len(body)), body)
+            await call(layer, http_scope("/search", b"", state, "POST"), fox)  # no declared length: unread
+            await call(layer, http_scope("/paragraphs", b"", state, "POST", len(fox)), fox)
+            assert routes.paths == ["/search", "/search", "/search", "/paragraphs"]
+            assert routes.bodies == [the, bad, fox, fox]
 
     async def test_a_hit_is_counted_under_its_route(self, client: httpx.AsyncClient) -> None:
         labels = 'handler="/search",method="GET",status="200"'
