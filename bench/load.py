@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -189,6 +191,44 @@ def mixed(url: str, words: dict[str, str], args: argparse.Namespace) -> WrkResul
     return wrk(url, args.seconds, args.connections, env=words, script=True)
 
 
+def connections_per_worker(parent: int, port: int) -> list[int]:
+    """wrk's connections held by each worker process of `parent` (Linux: the established sockets on
+    `port` in /proc/net/tcp*, matched with each process's descriptors), most first. The workers share
+    one listening socket, and whichever wakes first accepts a whole burst of connections."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
+                inodes.add(f"socket:[{fields[9]}]")
+    held = []
+    for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+        count = 0
+        for descriptor in Path(f"/proc/{child}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                count += os.readlink(descriptor) in inodes
+        held.append(count)
+    return sorted((count for count in held if count), reverse=True)
+
+
+def mixed_with_split(
+    url: str, port: int, server: int, words: dict[str, str], args: argparse.Namespace
+) -> tuple[WrkResult, str]:
+    """The mixed load, and how its connections were spread over the workers half-way through."""
+    split: list[int] = []
+
+    def sample() -> None:
+        with contextlib.suppress(OSError):
+            split.extend(connections_per_worker(server, port))
+
+    timer = threading.Timer(args.seconds / 2, sample)
+    timer.start()
+    try:
+        return mixed(url, words, args), "/".join(map(str, split)) or "?"
+    finally:
+        timer.cancel()
+
+
 def rss_after_searches(
     command_line: list[str], env: dict[str, str], vocabulary: list[str], n: int = 1000
 ) -> tuple[float, float]:
@@ -238,10 +278,10 @@ async def bench_engine(engine: str, args: argparse.Namespace) -> list[str]:
         url = f"http://127.0.0.1:{port}"
         with process(
             [*serve, "--port", str(port), "--workers", str(args.workers)], env, OUT / "serve.log", f"{url}/health"
-        ):
-            load = mixed(url, words, args)
+        ) as server:
+            load, split = mixed_with_split(url, port, server.pid, words, args)
             rows.append(
-                f"| this branch, `serve --workers {args.workers}` | {load.rps:,.0f} | {load.p50_ms:.0f} | {load.p99_ms:.0f} | {load.errors} |"
+                f"| this branch, `serve --workers {args.workers}` (connections per worker: {split}) | {load.rps:,.0f} | {load.p50_ms:.0f} | {load.p99_ms:.0f} | {load.errors} |"
             )
             dictionary = wrk(f"{url}/dictionary", args.short_seconds, args.connections)
             search_url = f"{url}/search?words={common[0]}&operator=and&limit=10"
