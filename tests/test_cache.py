@@ -94,20 +94,34 @@ class TestMemoryCacheBounds:
         assert await cache.get("a") is None
 
 
+@pytest.fixture
+async def layers(redis_url: str) -> AsyncIterator[tuple[RedisCache, LayeredCache]]:
+    """An empty Redis cache, and a layered cache in front of it."""
+    redis_cache = RedisCache(redis_url)
+    await redis_cache._client.flushdb()
+    layered = LayeredCache(redis_cache, MemoryCache())
+    yield redis_cache, layered
+    await layered.close()
+
+
 class TestLayeredCache:
-    async def test_versioned_keys_are_kept_in_process_others_only_in_redis(self, redis_url: str) -> None:
-        redis_cache = RedisCache(redis_url)
+    async def test_versioned_keys_are_kept_in_process_others_only_in_redis(
+        self, layers: tuple[RedisCache, LayeredCache]
+    ) -> None:
+        redis_cache, layered = layers
+        await layered.set("paragraphs:search:7:abc", b"page", 60)
+        await layered.set("paragraphs:definition:word:river", b"entry", 60)
+        assert await redis_cache.get("paragraphs:search:7:abc") == b"page"  # shared with other processes
         await redis_cache._client.flushdb()
-        layered = LayeredCache(redis_cache, MemoryCache())
-        try:
-            await layered.set("paragraphs:search:7:abc", b"page", 60)
-            await layered.set("paragraphs:definition:word:river", b"entry", 60)
-            assert await redis_cache.get("paragraphs:search:7:abc") == b"page"  # shared with other processes
-            await redis_cache._client.flushdb()
-            assert await layered.get("paragraphs:search:7:abc") == b"page"  # never changes: the local copy holds
-            assert await layered.get("paragraphs:definition:word:river") is None  # may change: Redis says
-        finally:
-            await layered.close()
+        assert await layered.get("paragraphs:search:7:abc") == b"page"  # never changes: the local copy holds
+        assert await layered.get("paragraphs:definition:word:river") is None  # may change: Redis says
+        # Several at once: the versioned key from this process, the others from Redis.
+        keys = ["paragraphs:definition:word:river", "paragraphs:search:7:abc"]
+        assert await layered.get_many(keys) == [None, b"page"]
+        await redis_cache.set("paragraphs:definition:word:river", b"entry", 60)
+        await redis_cache.set("paragraphs:definition:word:sea", b"other", 60)
+        definitions = ["paragraphs:definition:word:sea", "paragraphs:definition:word:river"]
+        assert await layered.get_many(definitions) == [b"other", b"entry"]
 
     async def test_each_hit_is_counted_at_the_level_that_answered(self, redis_url: str) -> None:
         redis_cache = RedisCache(redis_url)
@@ -139,25 +153,6 @@ class TestLayeredCache:
         finally:
             await layered.close()
             await other.close()
-
-    async def test_get_many_reads_versioned_keys_locally_and_the_rest_from_redis(self, redis_url: str) -> None:
-        redis_cache = RedisCache(redis_url)
-        await redis_cache._client.flushdb()
-        layered = LayeredCache(redis_cache, MemoryCache())
-        try:
-            await layered.set("paragraphs:search:7:abc", b"page", 60)
-            await layered.set("paragraphs:definition:word:river", b"entry", 60)
-            await redis_cache._client.flushdb()  # only the versioned key's local copy is left
-            keys = ["paragraphs:definition:word:river", "paragraphs:search:7:abc"]
-            assert await layered.get_many(keys) == [None, b"page"]
-            await redis_cache.set("paragraphs:definition:word:river", b"entry", 60)
-            await redis_cache.set("paragraphs:definition:word:sea", b"other", 60)
-            assert await layered.get_many(["paragraphs:definition:word:sea", "paragraphs:definition:word:river"]) == [
-                b"other",
-                b"entry",
-            ]
-        finally:
-            await layered.close()
 
     async def test_get_many_of_a_dead_redis_is_all_misses(self) -> None:
         dead = RedisCache(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.2)
