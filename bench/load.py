@@ -46,7 +46,7 @@ from bench.search import document_frequencies
 from paragraphs.db import migrate
 from paragraphs.db.engine import create_database
 from paragraphs.logs import configure_logging
-from tests.e2e.server import free_port
+from tests.e2e.server import connections_per_worker, free_port, listening_sockets
 
 OUT = Path(__file__).parent / "out"
 REPO = Path(__file__).parent.parent
@@ -191,24 +191,14 @@ def mixed(url: str, words: dict[str, str], args: argparse.Namespace) -> WrkResul
     return wrk(url, args.seconds, args.connections, env=words, script=True)
 
 
-def connections_per_worker(parent: int, port: int) -> list[int]:
-    """wrk's connections held by each worker process of `parent` (Linux: the established sockets on
-    `port` in /proc/net/tcp*, matched with each process's descriptors), most first. The workers share
-    one listening socket, and whichever wakes first accepts a whole burst of connections."""
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
-                inodes.add(f"socket:[{fields[9]}]")
-    held = []
-    for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
-        count = 0
-        for descriptor in Path(f"/proc/{child}/fd").iterdir():
-            with contextlib.suppress(OSError):
-                count += os.readlink(descriptor) in inodes
-        held.append(count)
-    return sorted((count for count in held if count), reverse=True)
+def wait_for_workers(port: int, workers: int) -> None:
+    """Until every worker listens on its socket: a connection opened while only some listen goes to
+    those, and stays there for the whole run."""
+    deadline = time.monotonic() + STARTUP_S
+    while listening_sockets(port) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{workers} workers did not all listen in {STARTUP_S} s")
+        time.sleep(0.1)
 
 
 def mixed_with_split(
@@ -279,6 +269,7 @@ async def bench_engine(engine: str, args: argparse.Namespace) -> list[str]:
         with process(
             [*serve, "--port", str(port), "--workers", str(args.workers)], env, OUT / "serve.log", f"{url}/health"
         ) as server:
+            wait_for_workers(port, args.workers)
             load, split = mixed_with_split(url, port, server.pid, words, args)
             rows.append(
                 f"| this branch, `serve --workers {args.workers}` (connections per worker: {split}) | {load.rps:,.0f} | {load.p50_ms:.0f} | {load.p99_ms:.0f} | {load.errors} |"

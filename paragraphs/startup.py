@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from paragraphs import __version__, jobs
 from paragraphs.corpus.ingest import IngestStopped, UnreadableInput
 from paragraphs.resources import SchemaBehind
+from paragraphs.serving import CannotListen
 from paragraphs.settings import ENV_PREFIX, Settings, unknown_variables
 from paragraphs.worker_monitoring import ExporterFailed
 
@@ -171,7 +172,9 @@ def explain(exc: BaseException, settings: Settings | None) -> str:
             f"{explain(exc.cause, settings)}; stored {stored} paragraph{'s' * (stored != 1)} from the batches "
             "before it, nothing from the batch it happened in"
         )
-    if isinstance(exc, ConfigurationError | UnreadableInput | SchemaBehind | BrokerUnreachable | ExporterFailed):
+    if isinstance(
+        exc, ConfigurationError | UnreadableInput | SchemaBehind | BrokerUnreachable | ExporterFailed | CannotListen
+    ):
         return str(exc)
     for cause in _causes(exc):
         if settings is not None and (problem := _database_problem(cause, settings)):

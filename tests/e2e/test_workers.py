@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from paragraphs.settings import Settings
-from tests.e2e.server import Server, serve
+from tests.e2e.server import Server, connections_per_worker, listening_sockets, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -113,3 +114,26 @@ def test_gauges_are_one_series_read_across_both_workers(two_workers: Server) -> 
 
 def read_pool_size(server: Server) -> float:
     return sum(value for labels, value in gauge_samples(server, "paragraphs_db_pool_size") if labels["pool"] == "read")
+
+
+def test_connections_opened_at_once_are_spread_over_the_workers(two_workers: Server) -> None:
+    """Each worker listens on a socket of its own (SO_REUSEPORT), and the kernel spreads connections
+    over them; on one shared socket, the worker that woke first took a whole burst (bench/RESULTS.md,
+    "fourth session"): 40/0 here. 40 connections on one of two sockets by chance: 1 in 2**39."""
+    port = int(two_workers.url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + SPREAD_TIMEOUT_S
+    while listening_sockets(port) < 2:  # a worker listens once its app has started
+        assert time.monotonic() < deadline, f"{listening_sockets(port)} sockets listening"
+        time.sleep(0.1)
+    connections = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(40)]  # a burst
+    try:
+        for connection in connections:
+            connection.sendall(b"GET /health HTTP/1.1\r\nHost: paragraphs.test\r\n\r\n")
+        for connection in connections:
+            assert connection.recv(64).startswith(b"HTTP/1.1 200"), "every connection is answered"
+        split = connections_per_worker(two_workers.process.pid, port)
+    finally:
+        for connection in connections:
+            connection.close()
+    assert sum(split) == 40
+    assert len(split) == 2, split
