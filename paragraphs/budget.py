@@ -60,9 +60,8 @@ class RequestBudget:
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(send)
             return
-        try:
-            body = await self._read_body(receive)
-        except _ClientGone:
+        messages, body = await read_body(receive, self.max_body_bytes)
+        if messages[-1]["type"] == "http.disconnect":
             # The client left before its request was read (sending it, or waiting in a busy server):
             # nobody to answer, and the access log and /metrics say so (not the 500 of no answer).
             await _client_closed(send)
@@ -73,23 +72,7 @@ class RequestBudget:
         if cancellable(scope):
             await self._run_cancellable(scope, body, receive, send)
         else:
-            await self.app(scope, _replay(body, receive), send)
-
-    async def _read_body(self, receive: Receive) -> bytes | None:
-        """The whole body, or None as soon as it passes the limit."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _ClientGone
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+            await self.app(scope, replay(_whole(body), receive), send)
 
     async def _too_large(self, send: Send) -> None:
         error = PayloadTooLarge(
@@ -113,7 +96,7 @@ class RequestBudget:
     async def _run_cancellable(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
         watch = _DisconnectWatch(receive, send)
         try:
-            await self.app(scope, _replay(body, watch.app_receive), watch.send)
+            await self.app(scope, replay(_whole(body), watch.app_receive), watch.send)
         except asyncio.CancelledError:
             if not watch.cancelled_it():
                 raise
@@ -184,19 +167,32 @@ async def _client_closed(send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-class _ClientGone(Exception):
-    pass
+async def read_body(receive: Receive, max_bytes: int) -> tuple[list[Message], bytes | None]:
+    """The request's messages up to the body's end, and the body: None if it passed `max_bytes`
+    (reading stops there) or the client left first (the last message is then `http.disconnect`)."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None
+        size += len(message.get("body", b""))
+        if size > max_bytes:
+            return messages, None
+        if not message.get("more_body", False):
+            return messages, b"".join(m.get("body", b"") for m in messages)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """`receive` that hands the app the body read already, then passes on to `receive`."""
-    delivered = False
+def _whole(body: bytes) -> list[Message]:
+    return [{"type": "http.request", "body": body, "more_body": False}]
+
+
+def replay(messages: list[Message], receive: Receive) -> Receive:
+    """`receive` that hands on the messages read already, then passes on to `receive`."""
+    pending = list(messages)
 
     async def replayed() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        return pending.pop(0) if pending else await receive()
 
     return replayed

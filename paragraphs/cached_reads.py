@@ -28,8 +28,9 @@ from urllib.parse import parse_qsl
 
 import structlog
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from paragraphs.budget import read_body, replay
 from paragraphs.dictionary import service as dictionary_service
 from paragraphs.ratelimit import LimitGroup
 from paragraphs.resources import Resources
@@ -139,8 +140,8 @@ class CachedReads:
             path = scope["path"][len(scope.get("root_path", "")) :] if scope.get("root_path") else scope["path"]
             body: bytes | None = None
             if scope["method"] == "POST" and path == SEARCH_PATH and json_body_length(scope) is not None:
-                messages, body = await _read_body(receive)
-                receive = _replay(messages, receive)  # whatever happens next, the routes get the body as it came
+                messages, body = await read_body(receive, MAX_SEARCH_BODY_BYTES)
+                receive = replay(messages, receive)  # whatever happens next, the routes get the body as it came
             try:
                 hit = await self._hit(scope, path, body)
             except Exception:  # a database or cache failure: the route answers it (503, ...)
@@ -192,33 +193,6 @@ class _Hit:
     path: str
     body: bytes
     headers: list[tuple[bytes, bytes]]
-
-
-async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
-    """The request's messages up to the body's end, and the body (None if the client left first or
-    sent more than MAX_SEARCH_BODY_BYTES: the routes answer those)."""
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return messages, None
-        size += len(message.get("body", b""))
-        if size > MAX_SEARCH_BODY_BYTES:
-            return messages, None
-        if not message.get("more_body", False):
-            return messages, b"".join(m.get("body", b"") for m in messages)
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    """`receive` that hands on the messages read here, then passes on to `receive`."""
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replayed
 
 
 def _resources(scope: Scope) -> Resources | None:

@@ -100,12 +100,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
         sockets: list[socket.socket] = []
         try:
             sockets.extend(reuse_port_socket(host, port) for _ in range(workers))
-        except CannotListen:
-            for sock in sockets:
-                sock.close()
-            raise
-        log.info("listening", url=f"http://{host}:{port}", workers=workers, sockets="one per worker (SO_REUSEPORT)")
-        try:
+            log.info("listening", url=f"http://{host}:{port}", workers=workers, sockets="one per worker (SO_REUSEPORT)")
             _per_worker_supervisor(uvicorn.Config(APP_FACTORY, **options), sockets).run()
         finally:
             for sock in sockets:

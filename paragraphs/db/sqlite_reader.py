@@ -64,6 +64,16 @@ class SqliteReader:
         all, for work known to take well under a millisecond. It blocks the loop while it runs."""
         return _transaction(self._inline_connection(), work, time.monotonic() + budget_s, threading.Event())
 
+    async def run_soon(self, work: Callable[[sqlite3.Connection], T], budget_s: float) -> T:
+        """`run_inline` for work known to be cheap, or `run` if the loop's connection met a writer's
+        lock (it never waits for one: the pool's connections do)."""
+        try:
+            return self.run_inline(work, budget_s)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        return await self.run(work, budget_s)
+
     async def run(self, work: Callable[[sqlite3.Connection], T], budget_s: float) -> T:
         """`work(connection)` in one read transaction on a pool thread, stopped after `budget_s`."""
         deadline = time.monotonic() + budget_s

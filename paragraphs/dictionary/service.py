@@ -179,7 +179,11 @@ def response_key(version: int, limit: int) -> str:
 async def cached_answer(cache: Cache, corpus: CorpusVersion, limit: int) -> bytes | None:
     """GET /dictionary's stored body under the corpus version this process knows, or None. A hit is
     counted; a miss is not: whoever answers it counts it."""
-    cached = await cache.get(response_key(await corpus.current(), limit))
+    return await _cached(cache, response_key(await corpus.current(), limit))
+
+
+async def _cached(cache: Cache, key: str) -> bytes | None:
+    cached = await cache.get(key)
     if cached is not None:
         cache_module.record("dictionary", True)
     return cached
@@ -190,10 +194,10 @@ async def dictionary_json(
 ) -> bytes:
     """GET /dictionary's body. A complete answer is cached under the corpus version, which every
     write moves on: in steady state a cache read, with the version known in-process (corpus/version.py)."""
-    if (cached := await cached_answer(store.cache, corpus, limit)) is not None:
+    key = response_key(await corpus.current(), limit)
+    if (cached := await _cached(store.cache, key)) is not None:
         return cached
     cache_module.record("dictionary", False)
-    key = response_key(await corpus.current(), limit)
 
     async def build() -> bytes:
         response, complete = await top_words_with_definitions(db, store, limit, deadline_s)

@@ -39,7 +39,6 @@ async def warm_top_words(resources: Resources, limit: int = WARM_LIMIT) -> None:
     known = await store.define(top, WARM_DEADLINE_S)
     missing = [word for word in top if word not in known]
     log.info("warmed top words", words=len(top), missing=len(missing))
-    if not missing:
-        store.warmed = (frozenset(top), time.monotonic())
     if missing:
         raise RuntimeError(f"{len(missing)} of the top {len(top)} words could not be defined yet: {missing[:5]}")
+    store.warmed = (frozenset(top), time.monotonic())

@@ -1,8 +1,8 @@
 """The most frequent words, read as cheaply as each engine allows: /dictionary's misses and the
 warming job read them after nearly every write.
 
-- SQLite in a file: in the event loop on the reader's own connection (an index read, ~0.1 ms),
-  as searches do (db/sqlite_reader.py); through SQLAlchemy and aiosqlite it was ~20 thread hops.
+- SQLite in a file: in the event loop on the reader's own connection (an index read, ~0.1 ms;
+  `SqliteReader.run_soon`), as searches do; through SQLAlchemy and aiosqlite it was ~20 thread hops.
 - PostgreSQL: one statement outside a transaction, one round trip instead of three (BEGIN, SELECT,
   ROLLBACK).
 """
@@ -26,15 +26,8 @@ def _top(connection: sqlite3.Connection, limit: int) -> list[tuple[str, int]]:
 
 async def top_words(db: Database, limit: int) -> list[tuple[str, int]]:
     """The `limit` most frequent words: count descending, then word ascending."""
-    reader = db.sqlite_reader
-    if reader is not None:
-        try:
-            return reader.run_inline(lambda connection: _top(connection, limit), BUDGET_S)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                raise
-            # The loop's connection never waits for a writer's lock; the pool's do.
-            return await reader.run(lambda connection: _top(connection, limit), BUDGET_S)
+    if db.sqlite_reader is not None:
+        return await db.sqlite_reader.run_soon(lambda connection: _top(connection, limit), BUDGET_S)
     async with db.search_engine.connect() as connection:
         if db.dialect == "postgresql":
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -177,10 +177,8 @@ def _within(budget_s: float) -> Iterator[None]:
 async def read_versions(reader: SqliteReader, words: tuple[str, ...], budget_s: float) -> tuple[int, WordStates]:
     """`versions` in one snapshot: in the event loop (primary-key reads), or in the pool if the
     inline connection meets a writer's lock."""
-    work = functools.partial(versions, words=words)
     with _within(budget_s):
-        found = _inline(reader, work, budget_s)
-        return found if found is not None else await reader.run(work, budget_s)
+        return await reader.run_soon(functools.partial(versions, words=words), budget_s)
 
 
 async def search(reader: SqliteReader, query: Query, limit: int, offset: int, budget_s: float) -> Found:

@@ -130,31 +130,31 @@ def _wait_until_healthy(server: Server) -> None:
     raise RuntimeError(f"server did not become healthy in {STARTUP_TIMEOUT_S} s:\n{server.log()}")
 
 
-def connections_per_worker(parent: int, port: int) -> list[int]:
-    """wrk's connections held by each worker process of `parent` (Linux: the established sockets on
-    `port` in /proc/net/tcp*, matched with each process's descriptors), most first. The workers share
-    one listening socket, and whichever wakes first accepts a whole burst of connections."""
-    inodes: set[str] = set()
+def _sockets_on(port: int, state: str) -> list[str]:
+    """The inodes of the TCP sockets on local `port` in `state` (Linux: /proc/net/tcp*; 01
+    established, 0A listening), as a process's descriptors name them (`socket:[inode]`)."""
+    found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
-                inodes.add(f"socket:[{fields[9]}]")
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                found.append(f"socket:[{fields[9]}]")
+    return found
+
+
+def connections_per_worker(parent: int, port: int) -> list[int]:
+    """The connections to `port` held by each worker process of `parent`, most first."""
+    established = set(_sockets_on(port, "01"))
     held = []
     for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
         count = 0
         for descriptor in Path(f"/proc/{child}/fd").iterdir():
             with contextlib.suppress(OSError):
-                count += os.readlink(descriptor) in inodes
+                count += os.readlink(descriptor) in established
         held.append(count)
     return sorted((count for count in held if count), reverse=True)
 
 
 def listening_sockets(port: int) -> int:
-    """Sockets listening on `port` (Linux: /proc/net/tcp*): one per `serve` worker once each listens."""
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            count += int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"  # 0A: LISTEN
-    return count
+    """Sockets listening on `port`: one per `serve` worker once each listens (one in all if they share one)."""
+    return len(_sockets_on(port, "0A"))
