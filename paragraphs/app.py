@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from paragraphs import __version__, health, serving
+from paragraphs import __version__, health, serving, warmup
 from paragraphs.budget import RequestBudget
 from paragraphs.cached_reads import CachedReads
 from paragraphs.corpus import router as corpus_router
@@ -24,10 +24,14 @@ from paragraphs.startup import load_settings
 from paragraphs.web.router import install_web
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, warm: bool = False) -> FastAPI:
+    """`warm`: a `paragraphs serve` process, which readies itself before its first request (warmup.py)."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, object]]:
         async with open_resources(settings) as resources:
+            if warm:
+                await warmup.prepare_process(resources.db)
             yield {"resources": resources}
         serving.forget_this_process()
 
@@ -61,4 +65,4 @@ def factory() -> FastAPI:
     (`uvicorn --factory paragraphs.app:factory` does the same)."""
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    return create_app(settings)
+    return create_app(settings, warm=True)

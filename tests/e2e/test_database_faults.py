@@ -242,34 +242,45 @@ class TestEveryRouteWhileTheDatabaseIsDown:
 class TestNoFreeConnections:
     async def test_a_role_out_of_connections_is_a_503_that_says_so(self, own_database_url: str, tmp_path: Path) -> None:
         """PostgreSQL refuses a new connection (`too many connections for role`, 53300): the request
-        that needed it gets a 503 saying so; nothing else of the server breaks."""
+        that needed it gets a 503 saying so and changes nothing; nothing else of the server breaks."""
         admin = await asyncpg.connect(make_url(own_database_url).set(drivername="postgresql").render_as_string())
         await admin.execute("DROP ROLE IF EXISTS limited; CREATE ROLE limited LOGIN CONNECTION LIMIT 4")
         await admin.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO limited")
         await admin.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO limited")
         limited_url = make_url(own_database_url).set(username="limited").render_as_string(hide_password=False)
         held: list[asyncpg.Connection] = []
+        # Pool size 1: at start the server opens its search pool (2) and 2 of its main pool's
+        # (warmup.py), the role's 4; the API writes' pool opens its first connection on the first write.
+        settings = {
+            "PARAGRAPHS_DATABASE_URL": limited_url,
+            "PARAGRAPHS_OFFLINE": "true",
+            "PARAGRAPHS_DATABASE_POOL_SIZE": "1",
+        }
         try:
-            with serve({"PARAGRAPHS_DATABASE_URL": limited_url, "PARAGRAPHS_OFFLINE": "true"}, tmp_path) as server:
+            with serve(settings, tmp_path) as server:
                 async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
                     assert (await http.get("/paragraphs")).status_code == 200
                     dsn = make_url(limited_url).set(drivername="postgresql").render_as_string(hide_password=False)
-                    while True:  # take every connection the role has left
+                    while True:  # take every connection the role has left (none, unless the server opened fewer)
                         try:
                             held.append(await asyncpg.connect(dsn))
                         except asyncpg.TooManyConnectionsError:
                             break
                         assert len(held) <= 4
-                    # The search pool has no connection yet (nothing searched): it must open one.
-                    response = await http.post("/search", json={"words": ["apple"], "operator": "and"})
+                    response = await http.post("/paragraphs", json={"content": "refused"})
                     assert response.status_code == 503, response.text
                     assert response.headers["Retry-After"] == "1"
                     assert response.json()["detail"].startswith("the database has no free connections")
+                    assert (await http.post("/search", json={"words": ["refused"], "operator": "and"})).json() == {
+                        "paragraphs": [],
+                        "total_count": 0,
+                    }
                     for connection in held:
                         await connection.close()
                     held.clear()
-                    response = await http.post("/search", json={"words": ["apple"], "operator": "and"})
-                    assert response.status_code == 200, response.text
+                    await admin.execute("ALTER ROLE limited CONNECTION LIMIT 8")
+                    response = await http.post("/paragraphs", json={"content": "refused"})
+                    assert response.status_code == 201, response.text
         finally:
             for connection in held:
                 await connection.close()
