@@ -69,9 +69,18 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
+def _no_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    """The write loop's connection never checkpoints inside its COMMIT (db/sqlite_checkpoint.py)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+def _sqlite_engine(url: URL, *, begin: str, pool_size: int, checkpoints: bool = True) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
     event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    if not checkpoints:
+        event.listen(engine.sync_engine, "connect", _no_checkpoints)
 
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
@@ -183,7 +192,7 @@ def create_database(
         sqlite_reader = SqliteReader(str(path), threads=min(pool_size, 4)) if path is not None else None
         write_lock = SqliteWriteLock(path) if path is not None else None
         writer = (
-            WriteLoop(lambda: _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1), path)
+            WriteLoop(lambda: _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1, checkpoints=False), path)
             if path is not None
             else None
         )

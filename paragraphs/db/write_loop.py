@@ -31,6 +31,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from paragraphs.db.failures import retry_transaction
+from paragraphs.db.sqlite_checkpoint import SqliteCheckpointer
 from paragraphs.db.sqlite_write_lock import SqliteWriteLock
 
 T = TypeVar("T")
@@ -43,10 +44,13 @@ class _Running:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     lock: SqliteWriteLock | None
+    checkpointer: SqliteCheckpointer | None
 
 
 class WriteLoop:
-    """`sqlite_lock`: SQLite's database file, whose lock file every transaction holds; None on PostgreSQL."""
+    """`sqlite_lock`: SQLite's database file, whose lock file every transaction holds, and whose log
+    is checkpointed after commits, outside that lock (sqlite_checkpoint.py; `make_engine`'s connections
+    must not checkpoint by themselves); None on PostgreSQL."""
 
     def __init__(self, make_engine: Callable[[], AsyncEngine], sqlite_lock: Path | None = None) -> None:
         self._make_engine = make_engine
@@ -65,8 +69,19 @@ class WriteLoop:
             async with held(), running.sessions() as session, session.begin():
                 return await work(session)
 
-        done = asyncio.run_coroutine_threadsafe(retry_transaction(once), running.loop)
+        async def committed() -> T:
+            result = await retry_transaction(once)
+            if running.checkpointer is not None:
+                running.checkpointer.after_commit()
+            return result
+
+        done = asyncio.run_coroutine_threadsafe(committed(), running.loop)
         return await asyncio.wrap_future(done)
+
+    @property
+    def checkpointer(self) -> SqliteCheckpointer | None:
+        """SQLite's checkpointer once the loop runs (tests and diagnostics)."""
+        return self._running.checkpointer if self._running is not None else None
 
     def _start(self) -> _Running:
         with self._starting:
@@ -77,6 +92,7 @@ class WriteLoop:
                 self._running = _Running(
                     loop, thread, engine, async_sessionmaker(engine, expire_on_commit=False),
                     SqliteWriteLock(self._database) if self._database is not None else None,
+                    SqliteCheckpointer(self._database) if self._database is not None else None,
                 )  # fmt: skip
                 thread.start()
             return self._running
@@ -91,3 +107,5 @@ class WriteLoop:
         running.loop.call_soon_threadsafe(running.loop.stop)
         await asyncio.to_thread(running.thread.join)
         running.loop.close()
+        if running.checkpointer is not None:
+            await asyncio.to_thread(running.checkpointer.close)

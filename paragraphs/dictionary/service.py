@@ -20,6 +20,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from paragraphs import cache as cache_module
 from paragraphs import http
@@ -164,8 +165,14 @@ class DefinitionStore:
             index_elements=[Definition.word],
             set_={key: statement.excluded[key] for key in ("entry", "fetched_at", "expires_at")},
         )
-        async with self.db.write() as session:
+
+        async def upsert(session: AsyncSession) -> None:
             await session.execute(statement)
+
+        # On the write loop, as API writes are (db/write_loop.py): on SQLite this holds the one write
+        # lock of every process, and on a busy API loop each of the warming job's 100 stores held it
+        # until the loop got round to it (writes of both processes took ~1 s for 6 s after start).
+        await self.db.transact(upsert)
 
     async def close(self) -> None:
         await self.answers.close()
