@@ -20,10 +20,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ARRAY, Text, any_, bindparam, func, select, text
+from sqlalchemy import ARRAY, ColumnElement, Select, Text, any_, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from paragraphs.db.models import WordCount
+from paragraphs.db.models import CorpusState, WordCount
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,30 @@ def states_of(words: Sequence[str], rows: Iterable[tuple[str, int, int]]) -> Wor
         paragraphs={word: found.get(word, (0, 0))[0] for word in words},
         changes=tuple(found.get(word, (0, 0))[1] for word in words),
     )
+
+
+def _with_version(matches: ColumnElement[bool]) -> Select[int, str, int, int]:
+    """The corpus version beside each matching word's row (the row `corpus_state.id = 1` always exists)."""
+    return (
+        select(CorpusState.version, WordCount.word, WordCount.paragraphs, WordCount.changes)
+        .select_from(CorpusState)
+        .outerjoin(WordCount, matches)
+        .where(CorpusState.id == 1)
+    )
+
+
+_VERSION_AND_FREQUENCIES = {
+    "postgresql": _with_version(WordCount.word == any_(bindparam("words", type_=ARRAY(Text)))),
+    "sqlite": _with_version(WordCount.word.in_(bindparam("words", expanding=True))),
+}
+
+
+async def version_and_word_states(connection: AsyncConnection, words: Sequence[str]) -> tuple[int, WordStates]:
+    """The corpus version and `word_states`, in one statement: one snapshot, one round trip (a search
+    miss reads both before anything else)."""
+    rows = (await connection.execute(_VERSION_AND_FREQUENCIES[connection.dialect.name], {"words": list(words)})).all()
+    version = int(rows[0][0]) if rows else 0
+    return version, states_of(words, [(word, n, changes) for _, word, n, changes in rows if word is not None])
 
 
 async def word_states(connection: AsyncConnection, words: Sequence[str]) -> WordStates:

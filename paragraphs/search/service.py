@@ -17,7 +17,7 @@ from paragraphs import cache as cache_module
 from paragraphs.cache import Cache
 from paragraphs.corpus.version import CorpusVersion
 from paragraphs.db.engine import DEFAULT_SEARCH_TIMEOUT_S, Database
-from paragraphs.db.models import CorpusState, Paragraph
+from paragraphs.db.models import Paragraph
 from paragraphs.dictionary import counts as word_counts
 from paragraphs.search import sqlite_read
 from paragraphs.search.budget import time_budget
@@ -39,8 +39,6 @@ ROWS_BY_IN = PARAGRAPHS.where(paragraph_table.c.id.in_(bindparam("ids", expandin
 def _rows_statement(dialect: str) -> Select[Any]:
     return ROWS_BY_ANY if dialect == "postgresql" else ROWS_BY_IN
 
-
-VERSION = select(CorpusState.version).where(CorpusState.id == 1)
 
 DEFAULT_BUDGET_S = DEFAULT_SEARCH_TIMEOUT_S
 
@@ -180,11 +178,10 @@ async def _read(
         # One snapshot for the versions, the count and the page (SQLite read transactions are snapshots).
         if db.dialect == "postgresql":
             connection = await connection.execution_options(isolation_level="REPEATABLE READ")
-        version = int(await connection.scalar(VERSION) or 0)
+        version, states = await word_counts.version_and_word_states(connection, query.words)
         key = cache_key(version, request, query.words)
         if key != tried and (cached := await cache.get(key)) is not None:
             return cached
-        states = await word_counts.word_states(connection, query.words)
         if (cached := await _words_hit(cache, key, states, prepared)) is not None:
             return cached
         index = index_for(connection)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from paragraphs import text
 from paragraphs.corpus import service as corpus_service
+from paragraphs.corpus.version import VERSION
 from paragraphs.db.engine import Database, create_database
 from paragraphs.db.models import Paragraph, Source
 from paragraphs.dictionary import counts
@@ -155,3 +156,19 @@ class TestWordChanges:
         async with db.write() as session:
             await corpus_service.create_paragraph(session, "phoenix again", Source.USER)
         assert (await states(db, "phoenix")).changes == (3,)
+
+
+async def test_the_version_and_the_word_states_in_one_read_are_what_each_read_says(db: Database) -> None:
+    """A search miss reads both in one statement (search/service.py): the same version and states as
+    the corpus version's own read and `word_states`, with no word known, some, or all."""
+    async with db.write() as session:
+        await corpus_service.create_paragraph(session, "Kept words, here.", Source.USER)
+        await corpus_service.create_paragraph(session, "kept again", Source.USER)
+    expected = {"never": 0, "again": 1, "kept": 2, "here": 1, "words": 1}
+    for words in (("never",), ("again", "kept", "never"), ("here", "kept", "words")):
+        async with db.read() as session:
+            connection = await session.connection()
+            version, found = await counts.version_and_word_states(connection, words)
+            assert version == int(await connection.scalar(VERSION) or 0) == 2
+            assert found == await counts.word_states(connection, words)
+            assert found.paragraphs == {word: expected[word] for word in words}
