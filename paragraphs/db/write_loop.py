@@ -103,9 +103,21 @@ class WriteLoop:
             running, self._running = self._running, None
         if running is None:
             return
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(running.engine.dispose(), running.loop))
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_wind_down(running.engine), running.loop))
         running.loop.call_soon_threadsafe(running.loop.stop)
         await asyncio.to_thread(running.thread.join)
         running.loop.close()
         if running.checkpointer is not None:
             await asyncio.to_thread(running.checkpointer.close)
+
+
+async def _wind_down(engine: AsyncEngine) -> None:
+    """On the writer's loop: transactions still under way (a background job's, at shutdown) are
+    cancelled and awaited, so each rolls back and lets go of SQLite's lock file before the loop stops;
+    a loop stopped under a pending transaction kept the lock file's lock for the rest of the process
+    (every later writer of the file waited for ever). Then the connection is closed."""
+    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await engine.dispose()

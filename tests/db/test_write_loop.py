@@ -72,6 +72,30 @@ async def test_a_cancelled_caller_leaves_nothing_half_written(db: Database) -> N
     assert await paragraphs(db) == 0
 
 
+async def test_closing_under_a_transaction_rolls_it_back_and_lets_go_of_the_lock(db: Database) -> None:
+    """A background job's write can be under way when the process shuts down: `close` cancels it (its
+    caller sees the cancellation), nothing of it stays, and SQLite's lock file is free for the next
+    writer (a loop stopped under it kept the lock for good: the suite hung once, every later writer
+    of the file waiting)."""
+    inside = threading.Event()
+    never = asyncio.Event()
+
+    async def stuck(session: AsyncSession) -> None:
+        await corpus_service.create_paragraph(session, "Never committed.", Source.USER)
+        inside.set()
+        await never.wait()  # on the writer's loop: only a cancellation ends this
+
+    caller = asyncio.create_task(db.transact(stuck))
+    await asyncio.wait_for(asyncio.to_thread(inside.wait, GUARD_S), GUARD_S)
+    assert db.write_loop is not None
+    await asyncio.wait_for(db.write_loop.close(), GUARD_S)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(caller, GUARD_S)
+    async with asyncio.timeout(GUARD_S), db.write() as session:  # takes the lock file on SQLite
+        await session.execute(text("SELECT 1"))
+    assert await paragraphs(db) == 0
+
+
 async def test_dispose_stops_the_writer_and_a_later_transaction_starts_it_again(db: Database) -> None:
     def writers() -> int:
         return sum(thread.name == WRITE_LOOP_THREAD for thread in threading.enumerate())
