@@ -54,17 +54,24 @@ async def test_an_error_rolls_back_everything_and_reaches_the_caller_as_it_is(db
             pass  # the lock file was let go
 
 
-async def test_a_cancelled_caller_leaves_nothing_half_written(db: Database) -> None:
+async def stuck_transaction(db: Database) -> asyncio.Task[None]:
+    """A transaction that has written a paragraph and waits for ever on the writer's loop (only a
+    cancellation ends it), and the caller's task awaiting it."""
     inside = threading.Event()
     never = asyncio.Event()
 
     async def stuck(session: AsyncSession) -> None:
         await corpus_service.create_paragraph(session, "Never committed.", Source.USER)
         inside.set()
-        await never.wait()  # on the writer's loop: only a cancellation ends this
+        await never.wait()
 
     caller = asyncio.create_task(db.transact(stuck))
     await asyncio.wait_for(asyncio.to_thread(inside.wait, GUARD_S), GUARD_S)
+    return caller
+
+
+async def test_a_cancelled_caller_leaves_nothing_half_written(db: Database) -> None:
+    caller = await stuck_transaction(db)
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
@@ -77,16 +84,7 @@ async def test_closing_under_a_transaction_rolls_it_back_and_lets_go_of_the_lock
     caller sees the cancellation), nothing of it stays, and SQLite's lock file is free for the next
     writer (a loop stopped under it kept the lock for good: the suite hung once, every later writer
     of the file waiting)."""
-    inside = threading.Event()
-    never = asyncio.Event()
-
-    async def stuck(session: AsyncSession) -> None:
-        await corpus_service.create_paragraph(session, "Never committed.", Source.USER)
-        inside.set()
-        await never.wait()  # on the writer's loop: only a cancellation ends this
-
-    caller = asyncio.create_task(db.transact(stuck))
-    await asyncio.wait_for(asyncio.to_thread(inside.wait, GUARD_S), GUARD_S)
+    caller = await stuck_transaction(db)
     assert db.write_loop is not None
     await asyncio.wait_for(db.write_loop.close(), GUARD_S)
     with pytest.raises(asyncio.CancelledError):
