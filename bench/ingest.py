@@ -1,11 +1,16 @@
-"""Ingest benchmark: paragraphs/s of `paragraphs seed`, the bulk write path against the ORM path, same run.
+"""Ingest benchmark: paragraphs/s of `paragraphs seed` and `paragraphs import`, the bulk write path
+against the ORM path, same run.
 
     python -m bench.ingest [--count 20000] [--repeats 3] [--prefill 0] [--engines postgresql sqlite]
+                           [--preparers N]
 
 What is timed is what `paragraphs seed --count N` runs after start-up: the offline generator in a
-child process, tokenizing, batches of 1,000 paragraphs with their index entries and word counts in
-one transaction each, and the ANALYZE after a large load. Two paths: `bulk` (corpus/bulk.py, what
-the commands use) and `orm` (service.create_paragraphs per batch: the path before it, the reference).
+child process, tokenizing and preparing batches of 1,000 paragraphs (in the preparer processes,
+corpus/preparers.py), each stored with its index entries and word counts in one transaction, and
+the ANALYZE after a large load. Three paths: `bulk` (corpus/bulk.py, what the commands use), `orm`
+(tokenized in this process, service.create_paragraphs per batch: the path before it, the reference)
+and `import` (`paragraphs import` of the same paragraphs from a text file: the bulk path without
+the generator).
 
 Every run starts from a copy of one base database: empty and migrated, or holding `--prefill`
 paragraphs (made once with another seed, then kept: PostgreSQL `<prefix>_ingest_<prefill>`, copied
@@ -22,6 +27,7 @@ import resource
 import shutil
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +37,7 @@ from sqlalchemy.engine import make_url
 
 from bench import results
 from bench.common import ADMIN_URL, DB_PREFIX, SEED, ensure_postgres_database, machine
-from paragraphs.corpus import ingest
+from paragraphs.corpus import ingest, preparers
 from paragraphs.corpus.sources.offline import paragraphs_in_background
 from paragraphs.db import migrate
 from paragraphs.db.engine import Database, create_database
@@ -39,7 +45,9 @@ from paragraphs.db.models import Paragraph, Source
 from paragraphs.logs import configure_logging
 
 OUT = Path(__file__).parent / "out"
-PATHS = ("bulk", "orm")
+# bulk and orm: `paragraphs seed` (the generator in a child process); import: `paragraphs import` of
+# the same paragraphs from a text file (written once, before the runs), bulk path.
+PATHS = ("bulk", "orm", "import")
 PREFILL_SEED = SEED + 1
 
 
@@ -99,8 +107,9 @@ def _remove_sqlite(path: Path) -> None:
 
 @dataclass
 class Run:
-    """One seed: paragraphs/s, and CPU ms per paragraph of each process (this one, the generator
-    child, the database's server processes for this database: PostgreSQL backends only)."""
+    """One seed: paragraphs/s, and CPU ms per paragraph of each process (this one, its children: the
+    generator and the preparers, the database's server processes for this database: PostgreSQL
+    backends only)."""
 
     rate: float
     cpu_ms: dict[str, float]
@@ -133,20 +142,45 @@ async def _backends(url: str) -> list[int]:
     return [row["pid"] for row in rows]
 
 
-async def _one_run(engine: str, base_url: str, path: str, count: int, prefill: int) -> Run:
-    """One seed of `count` paragraphs into a copy of the base."""
+def _import_file(count: int) -> Path:
+    """The seed's `count` paragraphs as a text file for `paragraphs import` (made once, then kept)."""
+    path = OUT / f"import_{SEED}_{count}.txt"
+    if not path.exists():
+        OUT.mkdir(exist_ok=True)
+        part = path.with_suffix(".part")
+        with part.open("w", encoding="utf-8") as out:
+            for paragraph in paragraphs_in_background(SEED, count):
+                out.write(paragraph + "\n\n")
+        part.rename(path)
+    return path
+
+
+def _contents(path: str, count: int) -> Iterator[str]:
+    if path != "import":
+        yield from paragraphs_in_background(SEED, count)
+        return
+    with _import_file(count).open("rb") as stream:
+        yield from ingest.split_paragraphs(ingest.decoded_lines(stream, "import"))
+
+
+async def _one_run(engine: str, base_url: str, path: str, count: int, prefill: int, preparers: int | None) -> Run:
+    """One seed (or import) of `count` paragraphs into a copy of the base."""
     url = await _copy_of_base(engine, base_url)
     db = create_database(url, pool_size=2)
     try:
         own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         report = await ingest.store_all(
-            db, paragraphs_in_background(SEED, count), Source.OFFLINE, orm_path=(path == "orm")
+            db,
+            _contents(path, count),
+            Source.IMPORT if path == "import" else Source.OFFLINE,
+            orm_path=(path == "orm"),
+            preparer_count=preparers,
         )
         elapsed = time.perf_counter() - started
         cpu_ms = {
             "this process": _cpu_s(resource.getrusage(resource.RUSAGE_SELF)) - _cpu_s(own),
-            "generator": _cpu_s(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu_s(children),
+            "children": _cpu_s(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu_s(children),
         }
         if engine == "postgresql":
             cpu_ms["database"] = _backend_cpu_s(await _backends(url))
@@ -166,10 +200,11 @@ async def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, list[
         OUT.mkdir(exist_ok=True)
         base_url = f"sqlite:///{OUT / f'ingest_{args.prefill}.db'}"
     await _prepare_base(base_url, args.prefill)
+    _import_file(args.count)
     runs: dict[str, list[Run]] = {path: [] for path in PATHS}
     for repeat in range(args.repeats):
         for path in PATHS if repeat % 2 == 0 else reversed(PATHS):
-            run = await _one_run(engine, base_url, path, args.count, args.prefill)
+            run = await _one_run(engine, base_url, path, args.count, args.prefill, args.preparers)
             runs[path].append(run)
             cpu = ", ".join(f"{name} {ms:.3f}" for name, ms in run.cpu_ms.items())
             print(
@@ -189,14 +224,16 @@ def section(args: argparse.Namespace, all_runs: dict[str, dict[str, list[Run]]],
         "other engineers' tests and benchmarks: read the ratio, taken in the same run, before the rates).  ",
         f"Data: {args.count:,} offline paragraphs (`paragraphs seed --seed {SEED}`, ~575 words each) into a "
         f"database holding {args.prefill:,}; batches of {ingest.DEFAULT_BATCH_SIZE:,}; text generated in a child "
-        "process as `paragraphs seed` does; ANALYZE after the load included; median of the runs.",
+        "process as `paragraphs seed` does (import: read from a text file); ANALYZE after the load included; "
+        "median of the runs.",
         "",
-        "CPU: ms per paragraph (median) of this process (reading, tokenizing, preparing, the driver; on SQLite "
-        "the database's work too, in aiosqlite's thread), of the generator child and of the PostgreSQL backends "
+        "CPU: ms per paragraph (median) of this process (reading, the driver; the orm path's tokenizing; on SQLite "
+        "the database's work too, in aiosqlite's thread), of its children (the generator; the bulk paths' "
+        f"preparers, {args.preparers or preparers.default_processes()} here) and of the PostgreSQL backends "
         "(not its WAL writer or checkpointer). Their sum bounds the rate on 2 idle cores: 2,000 / sum "
         "(CPU alone; PostgreSQL's WAL writer, the disk and scheduling take their share of the rest).",
         "",
-        "| engine | path | paragraphs/s (median) | runs | vs orm | CPU ms/paragraph: this process | generator | database | 2-core bound/s |",
+        "| engine | path | paragraphs/s (median) | runs | vs orm | CPU ms/paragraph: this process | children | database | 2-core bound/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for engine, runs in all_runs.items():
@@ -206,7 +243,7 @@ def section(args: argparse.Namespace, all_runs: dict[str, dict[str, list[Run]]],
             rates = ", ".join(f"{run.rate:,.0f}" for run in runs[path])
             cpu_ms = {name: statistics.median(run.cpu_ms[name] for run in runs[path]) for name in runs[path][0].cpu_ms}
             cpu = [
-                f"{cpu_ms[name]:.3f}" if name in cpu_ms else "-" for name in ("this process", "generator", "database")
+                f"{cpu_ms[name]:.3f}" if name in cpu_ms else "-" for name in ("this process", "children", "database")
             ]
             bound = 2000 / sum(cpu_ms.values())
             lines.append(
@@ -233,4 +270,7 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--prefill", type=int, default=0)
     parser.add_argument("--engines", nargs="+", choices=["postgresql", "sqlite"], default=["postgresql", "sqlite"])
+    parser.add_argument(
+        "--preparers", type=int, default=None, help="Preparer processes of the bulk path (default: as the commands)."
+    )
     asyncio.run(main(parser.parse_args()))

@@ -16,7 +16,7 @@ import json
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paragraphs.corpus.schemas import MAX_CONTENT_CHARS
+from paragraphs.corpus.limits import MAX_CONTENT_CHARS
 from paragraphs.errors import PayloadTooLarge
 
 log = structlog.get_logger(__name__)

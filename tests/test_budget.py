@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from paragraphs.budget import MAX_BODY_BYTES
-from paragraphs.corpus.schemas import MAX_CONTENT_CHARS
+from paragraphs.corpus.limits import MAX_CONTENT_CHARS
 
 
 async def paragraph_count(client: httpx.AsyncClient) -> int:

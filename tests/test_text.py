@@ -691,5 +691,6 @@ class TestAsciiFastPath:
         assert tokenizer._ascii_words(value) == tokenizer._unicode_words(value)
 
     @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+    @example("''x'' a''b 'tis\x1cy\x00z\tq's's'")
     def test_agrees_with_the_general_path_on_any_ascii(self, value: str) -> None:
         assert words(value) == tokenizer._ascii_words(value) == tokenizer._unicode_words(value)

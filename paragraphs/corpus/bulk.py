@@ -4,9 +4,9 @@ It stores what `service.create_paragraphs` (the ORM path, one paragraph at a tim
 stores, row for row: the same ids in the same order, contents, sources, word counts, one
 `created_at` per batch, the same index entries, the same word counts and one version bump per batch
 (tests/corpus/test_bulk.py compares the two). The work is split in two:
-- `BatchBuilder` (CPU only): the index entries in the engine's bulk form and the batch's word-count
-  change, aggregated once per batch; the intake feeds it paragraph by paragraph while the database
-  writes the previous batch.
+- `batches.prepare` (CPU only, corpus/batches.py): the words, the index entries in the engine's bulk
+  form and the batch's word-count change, aggregated once per batch; the intake runs it in child
+  processes while the database writes the previous batch (corpus/preparers.py).
 - `store`: in the caller's transaction, in the order every writer takes its locks (new paragraph
   rows, their index entries, word counts in word order, the corpus version last):
   PostgreSQL: ids from the sequence, then two COPYs (rows; binary tsvectors) on the transaction's
@@ -17,85 +17,15 @@ stores, row for row: the same ids in the same order, contents, sources, word cou
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from paragraphs.corpus import service as corpus_service
-from paragraphs.db.engine import Dialect
+from paragraphs.corpus.batches import PreparedBatch
 from paragraphs.db.models import Paragraph, Source, utcnow
 from paragraphs.dictionary import counts
 from paragraphs.search import bulk as search_bulk
 from paragraphs.search import postings
-
-
-@dataclass(frozen=True)
-class PreparedBatch:
-    contents: list[str]
-    word_counts: list[int]
-    vectors: list[bytes]  # PostgreSQL's index entries (binary tsvectors), else empty
-    postings: dict[str, int]  # PostgreSQL: per word, bit k set iff the batch's paragraph k holds it
-    fts_texts: list[str]  # SQLite's (the words joined by spaces), else empty
-    change: counts.Change
-
-    def __len__(self) -> int:
-        return len(self.contents)
-
-
-class BatchBuilder:
-    """A batch prepared one paragraph at a time: the intake yields to the writer between paragraphs
-    (preparing 1,000 at once held the event loop ~0.2 s, with the database idle meanwhile)."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self._dialect = dialect
-        self._contents: list[str] = []
-        self._word_counts: list[int] = []
-        self._vectors: list[bytes] = []
-        self._postings: dict[str, int] = {}
-        self._fts_texts: list[str] = []
-        # The batch's count change, aggregated as `counts.delta(added=...)` does (additions only).
-        self._occurrences: Counter[str] = Counter()
-        self._paragraphs: Counter[str] = Counter()
-
-    def add(self, paragraph: corpus_service.Tokenized) -> None:
-        words = paragraph.words
-        if not words:
-            raise corpus_service.NoWords("content must contain at least one word")
-        self._contents.append(paragraph.content)
-        self._word_counts.append(len(words))
-        if self._dialect == "postgresql":
-            self._vectors.append(search_bulk.tsvector_binary(words))
-        else:
-            self._fts_texts.append(search_bulk.fts_text(words))
-        distinct = set(words)
-        self._occurrences.update(words)
-        self._paragraphs.update(distinct)
-        if self._dialect == "postgresql":
-            # The posting bits by position in the batch: ids are known only when the batch is stored.
-            bit, postings = 1 << (len(self._contents) - 1), self._postings
-            for word in distinct:
-                postings[word] = postings.get(word, 0) | bit
-
-    def build(self) -> PreparedBatch:
-        return PreparedBatch(
-            contents=self._contents,
-            word_counts=self._word_counts,
-            vectors=self._vectors,
-            postings=self._postings,
-            fts_texts=self._fts_texts,
-            change=counts.Change(occurrences=self._occurrences, paragraphs=self._paragraphs),
-        )
-
-
-def prepare(paragraphs: Sequence[corpus_service.Tokenized], dialect: Dialect) -> PreparedBatch:
-    builder = BatchBuilder(dialect)
-    for paragraph in paragraphs:
-        builder.add(paragraph)
-    return builder.build()
-
 
 _NEXT_POSTGRES_IDS = text(
     "SELECT array_agg(nextval(pg_get_serial_sequence('paragraph', 'id'))) FROM generate_series(1, :n)"
@@ -125,7 +55,7 @@ async def store(session: AsyncSession, batch: PreparedBatch, source: Source) -> 
         ids = await _store_postgres(connection, batch, source)
     else:
         ids = await _store_sqlite(connection, batch, source)
-    await counts.apply(session, batch.change)
+    await counts.apply(session, counts.Change(occurrences=batch.occurrences, paragraphs=batch.paragraphs))
     await corpus_service.bump_version(session)
     return ids
 

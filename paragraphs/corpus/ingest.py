@@ -1,9 +1,11 @@
 """Bulk intake for `paragraphs import` and `paragraphs seed`: batches, one transaction each.
 
-Tokenizing and preparing the next batch (Python, this process: words, index entries, the batch's
-word-count change; paragraphs/corpus/bulk.py) overlaps with writing the previous one (the database,
-another process or thread): a reader task fills a small queue while the writer awaits the database.
-Both run in one `asyncio.TaskGroup`, so neither can outlive the other's failure. A failure while
+Tokenizing and preparing the next batches (words, index entries, the batch's word-count change:
+corpus/batches.py, in child processes: corpus/preparers.py) overlaps with writing the previous one
+(corpus/bulk.py; the database, another process or thread): a reader task groups the contents into
+batches and hands them to the preparers, while the writer takes them back in order and awaits the
+database. Both run in one `asyncio.TaskGroup`, so neither can outlive the other's failure; the
+preparer processes end with the intake, whichever way it ends. A failure while
 reading (not UTF-8, a read error) travels through the queue behind the batches read before it: every
 complete batch before the failure is stored, nothing of the batch it happened in, and the command
 stops with `IngestStopped` carrying the counts.
@@ -13,16 +15,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from sqlalchemy import text as sql_text
 
-from paragraphs import text
-from paragraphs.corpus import bulk
+from paragraphs.corpus import batches, bulk
+from paragraphs.corpus import preparers as preparer_processes
 from paragraphs.corpus import service as corpus_service
-from paragraphs.corpus.schemas import MAX_CONTENT_CHARS
-from paragraphs.db.engine import Database, Dialect
+from paragraphs.db.engine import Database
 from paragraphs.db.models import Source
 
 DEFAULT_BATCH_SIZE = 1000
@@ -91,68 +93,98 @@ def split_paragraphs(lines: Iterable[str]) -> Iterator[str]:
 
 def tokenized(content: str) -> corpus_service.Tokenized | None:
     """The paragraph ready to store, or None when the API would refuse it (too long, no word, NUL)."""
-    if not 0 < len(content) <= MAX_CONTENT_CHARS or "\x00" in content:
-        return None
-    words = text.words(content)
-    return corpus_service.Tokenized(content, words) if words else None
+    words = batches.storable_words(content)
+    return None if words is None else corpus_service.Tokenized(content, words)
 
 
 @dataclass
-class _Batch:
+class _OrmBatch:
+    """A batch for the ORM path: tokenized here."""
+
     storable: list[corpus_service.Tokenized]
-    prepared: bulk.PreparedBatch | None  # None: written by the ORM path
     skipped: int
 
 
-_Item = _Batch | Exception | None  # a batch, the reader's failure, or the end
+class _AtThePreparers:
+    """A batch handed to the preparer processes: the writer receives it from them, in turn."""
 
 
-async def _read(contents: Iterable[str], batch_size: int, dialect: Dialect | None, queue: asyncio.Queue[_Item]) -> None:
-    """Tokenize and prepare batches (`dialect` None: for the ORM path, tokenized only)."""
+_AT_THE_PREPARERS = _AtThePreparers()
+_Item = _OrmBatch | _AtThePreparers | Exception | None  # a batch, the reader's failure, or the end
+
+
+async def _read(
+    contents: Iterable[str],
+    batch_size: int,
+    preparers: preparer_processes.Preparers | None,
+    queue: asyncio.Queue[_Item],
+) -> None:
+    """Group `contents` into batches: to the preparer processes, or (`preparers` None, the ORM path)
+    tokenized here."""
+    pending: list[str] = []
     storable: list[corpus_service.Tokenized] = []
     skipped = 0
-    builder = None if dialect is None else bulk.BatchBuilder(dialect)
     try:
         for n, content in enumerate(contents):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the writer take the database's answer
-            item = tokenized(content)
-            if item is None:
+            if preparers is not None:
+                pending.append(content)
+            elif (item := tokenized(content)) is None:
                 skipped += 1
             else:
                 storable.append(item)
-                if builder is not None:
-                    builder.add(item)
-            if len(storable) + skipped >= batch_size:
-                await queue.put(_Batch(storable, None if builder is None else builder.build(), skipped))
-                storable, skipped = [], 0
-                builder = None if dialect is None else bulk.BatchBuilder(dialect)
-        if storable or skipped:
-            await queue.put(_Batch(storable, None if builder is None else builder.build(), skipped))
+            if len(pending) + len(storable) + skipped >= batch_size:
+                await _hand_over(pending, storable, skipped, preparers, queue)
+                pending, storable, skipped = [], [], 0
+        if pending or storable or skipped:
+            await _hand_over(pending, storable, skipped, preparers, queue)
     except Exception as exc:  # noqa: BLE001 - handed to the writer, which raises it after the batches before it
         await queue.put(exc)
         return
     await queue.put(None)
 
 
+async def _hand_over(
+    pending: list[str],
+    storable: list[corpus_service.Tokenized],
+    skipped: int,
+    preparers: preparer_processes.Preparers | None,
+    queue: asyncio.Queue[_Item],
+) -> None:
+    # The queue's bound keeps the reader at most BATCHES_AHEAD (+1, being sent) batches ahead of the writer.
+    if preparers is None:
+        await queue.put(_OrmBatch(storable, skipped))
+    else:
+        await preparers.send(pending)  # a failure here reaches the writer instead of this batch
+        await queue.put(_AT_THE_PREPARERS)
+
+
 async def _write(
     db: Database,
     queue: asyncio.Queue[_Item],
+    preparers: preparer_processes.Preparers | None,
     source: Source,
     report: IngestReport,
     progress: Callable[[IngestReport], None] | None,
 ) -> None:
-    while (batch := await queue.get()) is not None:
-        if isinstance(batch, Exception):
-            raise batch
-        if batch.storable:
-            async with db.write() as session:
-                if batch.prepared is None:
-                    await corpus_service.create_paragraphs(session, batch.storable, source)
-                else:
-                    await bulk.store(session, batch.prepared, source)
-        report.stored += len(batch.storable)
-        report.skipped += batch.skipped
+    while (item := await queue.get()) is not None:
+        if isinstance(item, Exception):
+            raise item
+        if isinstance(item, _OrmBatch):
+            stored, skipped = len(item.storable), item.skipped
+            if item.storable:
+                async with db.write() as session:
+                    await corpus_service.create_paragraphs(session, item.storable, source)
+        else:
+            assert preparers is not None  # noqa: S101 - only the bulk path hands batches to them
+            prepared = await preparers.receive()
+            stored, skipped = len(prepared), prepared.skipped
+            if prepared:
+                async with db.write() as session:
+                    await bulk.store(session, prepared, source)
+        report.stored += stored
+        report.skipped += skipped
         if progress is not None:
             progress(report)
 
@@ -165,18 +197,24 @@ async def store_all(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[IngestReport], None] | None = None,
     orm_path: bool = False,
+    preparer_count: int | None = None,
 ) -> IngestReport:
     """Store every storable paragraph, `batch_size` per transaction; count the others as skipped.
 
     Raises `IngestStopped` when reading or writing fails; whole batches before the failure stay stored.
-    `orm_path` writes batches with `service.create_paragraphs` instead of `bulk.store`: the same rows,
-    slower; the reference of `bench/ingest.py`."""
+    Batches are prepared by `preparer_count` child processes (default `preparers.default_processes()`).
+    `orm_path` tokenizes here and writes batches with `service.create_paragraphs` instead of
+    `bulk.store`: the same rows, slower; the reference of `bench/ingest.py`."""
     report = IngestReport()
     queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=BATCHES_AHEAD)
     try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(_read(contents, batch_size, None if orm_path else db.dialect, queue))
-            group.create_task(_write(db, queue, source, report, progress))
+        async with AsyncExitStack() as stack:
+            preparers = None
+            if not orm_path:
+                preparers = await stack.enter_async_context(preparer_processes.started(db.dialect, preparer_count))
+            async with asyncio.TaskGroup() as group:
+                group.create_task(_read(contents, batch_size, preparers, queue))
+                group.create_task(_write(db, queue, preparers, source, report, progress))
     except ExceptionGroup as failed:
         # The first failure is the cause; the TaskGroup cancelled the other side (not collected).
         cause = failed.exceptions[0]

@@ -8,8 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from paragraphs import text
-
-MAX_CONTENT_CHARS = 100_000
+from paragraphs.corpus.limits import MAX_CONTENT_CHARS
 
 
 def _storable_text(value: str) -> str:

@@ -36,10 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from paragraphs.search import postings, relevance
 from paragraphs.search.index import Document, Query
-
-# tsvector limits: positions go up to 16383, and at most 256 are kept per lexeme.
-MAX_POSITION = 16_383
-MAX_POSITIONS_PER_LEXEME = 256
+from paragraphs.search.tsvector import MAX_POSITION, MAX_POSITIONS_PER_LEXEME
 
 ROWS_ESTIMATE_TTL_S = 60.0
 # Cost of testing one vector on the primary-key walk over fetching one match from the GIN bitmap,

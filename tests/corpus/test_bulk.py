@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from paragraphs.corpus import bulk, ingest
+from paragraphs.corpus import batches, bulk, ingest
 from paragraphs.corpus import service as corpus_service
 from paragraphs.corpus.sources.offline import OfflineGenerator
 from paragraphs.db.engine import Database
 from paragraphs.db.models import CorpusState, Paragraph, Source
 from paragraphs.search import bulk as search_bulk
+from paragraphs.search import tsvector
 from paragraphs.search.postgres import tsvector_literal
 from tests import databases
 from tests.dictionary.test_counts import paragraphs_per_word, recount, stored_counts, stored_paragraph_counts
@@ -52,7 +53,7 @@ async def store_by_orm(db: Database, values: list[str]) -> list[int]:
 
 async def store_in_bulk(db: Database, values: list[str]) -> list[int]:
     async with db.write() as session:
-        return await bulk.store(session, bulk.prepare(tokenized(values), db.dialect), Source.IMPORT)
+        return await bulk.store(session, batches.prepare(values, db.dialect), Source.IMPORT)
 
 
 async def index_entries(db: Database) -> list[Any]:
@@ -144,7 +145,7 @@ class TestBulkStoreEqualsTheOrmPath:
 
 class TestTsvectorBinary:
     def test_lexemes_in_byte_order_with_their_positions(self) -> None:
-        binary = search_bulk.tsvector_binary(["b", "é", "a", "b"])
+        binary = tsvector.tsvector_binary(["b", "é", "a", "b"])
         # 3 lexemes; "a" at 3; "b" at 1, 4; "é" (0xc3 0xa9) at 2.
         assert binary == (
             b"\x00\x00\x00\x03"
@@ -167,7 +168,7 @@ class TestTsvectorBinary:
             paragraph_ids = sorted(ids)
             driver = (await (await session.connection()).get_raw_connection()).driver_connection
             assert driver is not None
-            await search_bulk.copy_vectors(driver, paragraph_ids, [search_bulk.tsvector_binary(w) for w in word_lists])
+            await search_bulk.copy_vectors(driver, paragraph_ids, [tsvector.tsvector_binary(w) for w in word_lists])
             different = await session.scalar(
                 text(
                     "SELECT count(*) FROM paragraph_search s "
