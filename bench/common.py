@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 from sqlalchemy import func, select
@@ -119,3 +120,9 @@ def machine() -> str:
     except OSError:
         postgres = "psql not found"
     return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, {postgres}"
+
+
+def remove_sqlite_files(path: Path | str) -> None:
+    """A SQLite database with its log, shared memory and the writers' lock file (db/sqlite_write_lock.py)."""
+    for suffix in ("", "-wal", "-shm", ".write-lock"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bench import results
-from bench.common import ADMIN_URL, DB_PREFIX, SEED, ensure_postgres_database, machine
+from bench.common import ADMIN_URL, DB_PREFIX, SEED, ensure_postgres_database, machine, remove_sqlite_files
 from paragraphs.corpus import ingest, preparers
 from paragraphs.corpus.sources.offline import paragraphs_in_background
 from paragraphs.db import migrate
@@ -88,7 +88,7 @@ async def _copy_of_base(engine: str, base_url: str) -> str:
         await _admin(f'CREATE DATABASE "{run}" TEMPLATE "{base}"')
         return make_url(base_url).set(database=run).render_as_string(hide_password=False)
     base_path, run_path = Path(str(make_url(base_url).database)), OUT / f"ingest_run_{os.getpid()}.db"
-    _remove_sqlite(run_path)
+    remove_sqlite_files(run_path)
     shutil.copyfile(base_path, run_path)
     return f"sqlite:///{run_path}"
 
@@ -97,12 +97,7 @@ async def _drop_copy(engine: str, url: str) -> None:
     if engine == "postgresql":
         await _admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
     else:
-        _remove_sqlite(Path(str(make_url(url).database)))
-
-
-def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+        remove_sqlite_files(Path(str(make_url(url).database)))
 
 
 @dataclass

@@ -41,7 +41,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
 from bench import results
-from bench.common import ADMIN_URL, DB_PREFIX, corpus_of, ensure_postgres_database, machine
+from bench.common import ADMIN_URL, DB_PREFIX, corpus_of, ensure_postgres_database, machine, remove_sqlite_files
 from bench.search import document_frequencies
 from paragraphs.db import migrate
 from paragraphs.db.engine import create_database
@@ -125,8 +125,7 @@ async def copy_database(engine: str, source_url: str, name: str) -> str:
     if engine == "sqlite":
         source = Path(make_url(source_url).database or "")
         target = OUT / f"{name}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        remove_sqlite_files(target)
         shutil.copyfile(source, target)
         return f"sqlite:///{target}"
     admin = make_url(ADMIN_URL).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -141,8 +140,7 @@ async def copy_database(engine: str, source_url: str, name: str) -> str:
 
 async def drop_copy(engine: str, url: str) -> None:
     if engine == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{make_url(url).database}{suffix}").unlink(missing_ok=True)
+        remove_sqlite_files(str(make_url(url).database))
         return
     admin = make_url(ADMIN_URL).set(drivername="postgresql").render_as_string(hide_password=False)
     connection = await asyncpg.connect(admin)

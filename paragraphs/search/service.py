@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
+import orjson
 import structlog
 from sqlalchemy import ARRAY, BigInteger, Row, Select, any_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -115,10 +115,7 @@ async def search_json(
         keys, query, total, rows = read
     cache_module.record("search", False)
     words = set(query.words)
-    # SearchResponse's JSON, `highlights` left out unless asked for (pydantic's own serialiser).
-    body = pydantic_core.to_json(
-        {"paragraphs": [_hit(row, words, request.highlight) for row in rows], "total_count": total}
-    )
+    body = response_json([_hit(row, words, request.highlight) for row in rows], total)
     for key in keys:
         await cache.set(key, body, RESULT_TTL_S)
     log.info("search", cache="MISS", words=query.words, operator=query.operator, total=total)
@@ -204,6 +201,14 @@ async def _count(
     (`frequencies`) where they tell it (index.counted_from_frequencies), else counted in the full-text index."""
     query, total = counted_from_frequencies(query, frequencies)
     return query, (await index.count(connection, query, frequencies) if total is None else total)
+
+
+def response_json(hits: list[dict[str, Any]], total: int) -> bytes:
+    """SearchResponse's JSON as pydantic writes it (`model_dump_json(exclude_none=True)`), byte for
+    byte (tests/search/test_service.py), by orjson: a page of 100 paragraphs (~320 KB) took
+    pydantic_core's `to_json` 0.2-0.6 ms, orjson ~0.02 ms. Times are written as pydantic writes an aware
+    UTC datetime (`...Z`, a fraction only when it is not 0): orjson's default would be `+00:00`."""
+    return orjson.dumps({"paragraphs": hits, "total_count": total}, option=orjson.OPT_UTC_Z)
 
 
 def _hit(paragraph: Row[Any] | sqlite_read.ParagraphRow, words: set[str], with_highlights: bool) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple, TypeVar
 
+import pydantic_core
+
 from paragraphs.db.sqlite_reader import SqliteReader
 from paragraphs.dictionary.counts import WordStates, states_of
 from paragraphs.search import relevance
@@ -45,7 +47,7 @@ class ParagraphRow(NamedTuple):
     content: str
     source: str
     word_count: int
-    created_at: datetime
+    created_at: str  # ISO 8601 in UTC, as the API's JSON writes it (`iso_created_at`)
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,17 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _created_at(stored: str) -> datetime:
-    # SQLAlchemy's DateTime on SQLite stores naive UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]" (db/models.py).
-    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
+def iso_created_at(stored: str) -> str:
+    """A stored `created_at` as the API's JSON writes it (pydantic's form of an aware UTC datetime:
+    `2026-11-23T21:15:00.120000Z`, no fraction when it is 0), without making a datetime: for a page of
+    100 rows, parsing each into a datetime for pydantic to format again was ~0.1 ms of a ~0.7 ms search.
+
+    SQLAlchemy's DateTime on SQLite stores naive UTC as "YYYY-MM-DD HH:MM:SS.ffffff" (db/models.py);
+    anything else takes the long way, through a datetime."""
+    if len(stored) == 26 and stored[10] == " " and stored[19] == ".":
+        fraction = stored[19:]
+        return f"{stored[:10]}T{stored[11:19]}{'' if fraction == '.000000' else fraction}Z"
+    return pydantic_core.to_json(datetime.fromisoformat(stored).replace(tzinfo=UTC))[1:-1].decode()
 
 
 class SyncFts:
@@ -137,7 +147,7 @@ def find(
     if not ids:
         return Found(version, changes, query, total, [])
     rows = {
-        pid: ParagraphRow(pid, content, source, word_count, _created_at(created_at))
+        pid: ParagraphRow(pid, content, source, word_count, iso_created_at(created_at))
         for pid, content, source, word_count, created_at in connection.execute(
             ROWS_SQL.format(marks=_marks(len(ids))), ids
         )
