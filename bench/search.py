@@ -247,8 +247,8 @@ async def main(args: argparse.Namespace) -> None:
 
 def header(args: argparse.Namespace) -> list[str]:
     return [
-        f"Command: `python -m bench.search --count {args.count} --repeats {args.repeats} --naive-repeats {args.naive_repeats}` "
-        "(`make bench-search`)  ",
+        f"Command: `python -m bench.search --count {args.count} --repeats {args.repeats} --naive-repeats {args.naive_repeats}`"
+        f"{' (`make bench-search`)' if args.count == DEFAULT_COUNT else ''}  ",
         f"Machine: {machine()}  ",
         f"Corpus: {args.count} paragraphs from `paragraphs seed --seed {20261122}` (offline generator), limit 100, "
         f"our p50/p95 over {args.repeats} runs after a warm-up, naive p50 over {args.naive_repeats} runs; "
