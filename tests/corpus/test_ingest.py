@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import cast
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from paragraphs.corpus import ingest
 from paragraphs.db.engine import Database
@@ -60,3 +60,13 @@ class TestStoreAllFailures:
         assert stopped.value.report.stored == 0
         assert await paragraph_count(db) == 0
         assert read < 10_000  # the reader was cancelled, not left to read (or wait) forever
+
+
+async def test_after_a_bulk_load_the_index_has_no_pending_entries(postgres_db: Database) -> None:
+    """New entries wait in GIN's pending list, which every search scans, until merged (ingest.py)."""
+    await ingest.store_all(postgres_db, [f"pending entry {n}" for n in range(50)], Source.IMPORT, batch_size=10)
+    await ingest.refresh_statistics(postgres_db)
+    async with postgres_db.write_engine.connect() as connection:
+        merged_now = await connection.scalar(text("SELECT gin_clean_pending_list('ix_paragraph_search_vector')"))
+        await connection.commit()
+    assert merged_now == 0  # nothing was left to merge
