@@ -86,7 +86,3 @@ async def test_the_children_end_when_the_intake_fails_with_answers_unread(monkey
         await fail_with_answers_unread()
     assert pids
     assert not any(running(pid) for pid in pids)
-
-
-def test_default_is_one_process_per_core_up_to_four() -> None:
-    assert preparers.default_processes() == max(1, min(4, os.cpu_count() or 1))
