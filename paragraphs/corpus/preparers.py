@@ -92,6 +92,10 @@ class Preparers:
             elif process.stdin is not None and not process.stdin.is_closing():
                 process.stdin.close()  # end of input: the child finishes and exits
         for process in self._processes:
+            if abandoned and process.stdout is not None:
+                # Read the unread answers to the end: a reader whose buffer filled has stopped reading
+                # the pipe, would never see it close, and `wait()` waits for that too (seen: a hang).
+                await process.stdout.read()
             try:
                 await asyncio.wait_for(process.wait(), timeout=EXIT_GRACE_S)
             except TimeoutError:
